@@ -1,0 +1,335 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	v1 "berth/api/v1"
+	"berth/internal/archive"
+	"berth/internal/client"
+	"berth/internal/jobspec"
+)
+
+func newJobCmd(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{Use: "job", Short: "Submit, follow and manage jobs"}
+	cmd.AddCommand(newJobCreateCmd(g), newJobShowCmd(g), newJobListCmd(g), newJobStreamCmd(g),
+		newJobCancelCmd(g), newJobDownloadCmd(g))
+	return cmd
+}
+
+type jobCreateOptions struct {
+	file   string
+	name   string
+	set    []string
+	stream bool
+}
+
+func newJobCreateCmd(g *globalOptions) *cobra.Command {
+	o := &jobCreateOptions{}
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Submit a job from a YAML file",
+		Example: `  berth job create -f examples/sklearn-iris/job.yml --stream
+  berth job create -f job.yml --name my-run --set inputs.epochs=5 limits.timeout=600`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), g)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.file, "file", "f", "", "the job's YAML file (required)")
+	f.StringVarP(&o.name, "name", "n", "", "name of the job, instead of the file's name or a generated one")
+	f.StringArrayVar(&o.set, "set", nil, "set a field of the file: path=value; several may follow one --set")
+	f.BoolVarP(&o.stream, "stream", "s", false, "follow the job's logs until it ends")
+	return cmd
+}
+
+func (o *jobCreateOptions) run(ctx context.Context, g *globalOptions) error {
+	if o.file == "" {
+		return usageErrorf("--file/-f is required: the job's YAML file")
+	}
+	data, err := os.ReadFile(o.file)
+	if err != nil {
+		return usageErrorf("cannot read job file: %v", err)
+	}
+	// The file is checked here, with the server's own parser, before anything is uploaded.
+	spec, err := jobspec.Parse(data, jobspec.Options{Name: o.name, Set: o.set})
+	if err != nil {
+		return usageErrorf("%s is not a valid job:\n%v", o.file, err)
+	}
+	uploads, err := collectUploads(spec, filepath.Dir(o.file))
+	if err != nil {
+		return err
+	}
+	c, err := g.client(ctx)
+	if err != nil {
+		return err
+	}
+	progress, done := uploadProgress(g, uploads)
+	job, err := c.CreateJob(ctx, v1.JobCreateRequest{YAML: string(data), Name: o.name, Set: o.set}, uploads, progress)
+	done()
+	if err != nil {
+		return err
+	}
+	if o.stream {
+		return streamJob(ctx, g, c, job.Name)
+	}
+	return g.printResult(g.streams.Out, job, func() table { return jobTable([]v1.Job{*job}) })
+}
+
+// collectUploads lists the files of each local path the job names, relative to the job
+// file's folder.
+func collectUploads(spec *v1.JobSpec, base string) ([]client.Upload, error) {
+	var uploads []client.Upload
+	for _, lp := range jobspec.LocalPaths(spec) {
+		p := lp.Path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(base, p)
+		}
+		if _, err := os.Stat(p); err != nil {
+			return nil, usageErrorf("%s: path %s does not exist (looked for %s, relative to the job file's folder)", lp.Part, lp.Path, p)
+		}
+		files, err := archive.Collect(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading %s: %w", lp.Part, p, err)
+		}
+		uploads = append(uploads, client.Upload{Part: lp.Part, Files: files})
+	}
+	return uploads, nil
+}
+
+// uploadProgress shows a progress bar on a terminal while the job's files upload.
+func uploadProgress(g *globalOptions, uploads []client.Upload) (func(int64), func()) {
+	var total int64
+	for _, u := range uploads {
+		total += archive.TotalSize(u.Files)
+	}
+	f, isFile := g.streams.Err.(*os.File)
+	if total == 0 || !isFile || !term.IsTerminal(int(f.Fd())) {
+		return nil, func() {}
+	}
+	bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(f), progressbar.OptionShowBytes(true),
+		progressbar.OptionSetDescription("Uploading"), progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond))
+	return func(n int64) { bar.Add64(n) }, func() { bar.Finish() }
+}
+
+// streamJob follows a job's log until it ends, then prints its summary. Ctrl-C stops
+// following and leaves the job running. A job that did not complete is exit code 1.
+func streamJob(ctx context.Context, g *globalOptions, c *client.Client, name string) error {
+	out := g.streams.Out
+	fmt.Fprintf(out, "RunId: %s\n\nStreaming the log of job %s (Ctrl-C stops following; the job keeps running)\n\n", name, name)
+	err := c.StreamLogs(ctx, name, true, out)
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(g.streams.Err, "\nStopped following job %s; it keeps running. Follow it again with: berth job stream -n %s\n", name, name)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	job, err := c.GetJob(ctx, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nExecution Summary\n=================\nRunId: %s\nStatus: %s\n", job.Name, job.Status)
+	if job.Error != nil {
+		fmt.Fprintf(out, "Error: %s\n", job.Error.Message)
+	}
+	if job.Status != v1.JobCompleted {
+		return errSilentFailure
+	}
+	return nil
+}
+
+func jobTable(jobs []v1.Job) table {
+	t := table{headers: []string{"Name", "Display name", "Status", "Compute", "Experiment", "Created"}}
+	for _, j := range jobs {
+		t.rows = append(t.rows, []string{j.Name, j.DisplayName, string(j.Status), j.Compute, j.ExperimentName,
+			j.CreationContext.CreatedAt.Local().Format("2006-01-02 15:04:05")})
+	}
+	return t
+}
+
+// requireName checks the --name/-n flag of commands on an existing job.
+func requireName(name string) error {
+	if name == "" {
+		return usageErrorf("--name/-n is required: the job's name (see berth job list)")
+	}
+	return nil
+}
+
+func newJobShowCmd(g *globalOptions) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "Show a job",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireName(name); err != nil {
+				return err
+			}
+			c, err := g.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			job, err := c.GetJob(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			return g.printResult(g.streams.Out, job, func() table { return jobTable([]v1.Job{*job}) })
+		},
+	}
+	cmd.Flags().StringVarP(&name, "name", "n", "", "name of the job")
+	return cmd
+}
+
+func newJobListCmd(g *globalOptions) *cobra.Command {
+	var maxResults int
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List jobs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if maxResults < 1 {
+				return usageErrorf("--max-results must be at least 1, not %d", maxResults)
+			}
+			if all {
+				maxResults = 0
+			}
+			c, err := g.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			jobs, err := c.ListJobs(cmd.Context(), maxResults)
+			if err != nil {
+				return err
+			}
+			return g.printResult(g.streams.Out, jobs, func() table { return jobTable(jobs) })
+		},
+	}
+	cmd.Flags().IntVarP(&maxResults, "max-results", "r", 50, "the most jobs to list")
+	cmd.Flags().BoolVar(&all, "all-results", false, "list every job")
+	return cmd
+}
+
+func newJobStreamCmd(g *globalOptions) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "stream",
+		Short: "Follow a job's log until it ends; exits non-zero if the job did not complete",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireName(name); err != nil {
+				return err
+			}
+			c, err := g.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if _, err := c.GetJob(cmd.Context(), name); err != nil {
+				return err
+			}
+			return streamJob(cmd.Context(), g, c, name)
+		},
+	}
+	cmd.Flags().StringVarP(&name, "name", "n", "", "name of the job")
+	return cmd
+}
+
+func newJobCancelCmd(g *globalOptions) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "cancel",
+		Short: "Cancel a job: SIGTERM to its processes, SIGKILL after the grace period",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireName(name); err != nil {
+				return err
+			}
+			c, err := g.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			job, err := c.CancelJob(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			return g.printResult(g.streams.Out, job, func() table { return jobTable([]v1.Job{*job}) })
+		},
+	}
+	cmd.Flags().StringVarP(&name, "name", "n", "", "name of the job")
+	return cmd
+}
+
+type jobDownloadOptions struct {
+	name       string
+	outputName string
+	path       string
+	all        bool
+}
+
+func newJobDownloadCmd(g *globalOptions) *cobra.Command {
+	o := &jobDownloadOptions{}
+	cmd := &cobra.Command{
+		Use:   "download",
+		Short: "Download a finished job's outputs",
+		Long: `Download a finished job's outputs. The default output (the job's ./outputs folder) goes
+to <download-path>/artifacts/outputs, a named output to <download-path>/named-outputs/<name>.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), g)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.name, "name", "n", "", "name of the job")
+	f.StringVar(&o.outputName, "output-name", "", "the output to download (default: the default output)")
+	f.StringVarP(&o.path, "download-path", "p", ".", "folder to download into")
+	f.BoolVar(&o.all, "all", false, "download the default output and every named output")
+	return cmd
+}
+
+func (o *jobDownloadOptions) run(ctx context.Context, g *globalOptions) error {
+	if err := requireName(o.name); err != nil {
+		return err
+	}
+	if o.all && o.outputName != "" {
+		return usageErrorf("--all and --output-name exclude each other; give one")
+	}
+	c, err := g.client(ctx)
+	if err != nil {
+		return err
+	}
+	job, err := c.GetJob(ctx, o.name)
+	if err != nil {
+		return err
+	}
+	outputs := []string{o.outputName}
+	switch {
+	case o.all:
+		outputs = append([]string{"default"}, slices.Sorted(maps.Keys(job.Outputs))...)
+	case o.outputName == "":
+		outputs = []string{"default"}
+	}
+	for _, out := range outputs {
+		dir := filepath.Join(o.path, "named-outputs", out)
+		if out == "default" {
+			dir = filepath.Join(o.path, "artifacts", "outputs")
+		}
+		if err := c.DownloadOutput(ctx, o.name, out, dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.streams.Err, "Downloaded output %s of job %s to %s\n", out, o.name, dir)
+	}
+	return nil
+}

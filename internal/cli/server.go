@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"berth/internal/local"
+	"berth/internal/server"
+)
+
+type serverOptions struct {
+	listen        string
+	home          string
+	workspace     string
+	maxConcurrent int
+	python        string
+	runtime       string
+	grace         time.Duration
+}
+
+func newServerCmd(g *globalOptions) *cobra.Command {
+	o := &serverOptions{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the workspace server: API, store, artifacts and the local compute",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd, g)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	f.StringVar(&o.home, "home", "", "data folder (default $BERTH_HOME, or ~/.berth)")
+	f.StringVar(&o.workspace, "workspace-name", "default", "name of the workspace this server holds")
+	f.IntVar(&o.maxConcurrent, "local-max-concurrent-jobs", runtime.NumCPU(), "jobs the local compute runs at once; the rest wait in Queued")
+	f.StringVar(&o.python, "local-python", local.DefaultPython(), "Python interpreter local jobs get as python and python3")
+	f.StringVar(&o.runtime, "runtime", "", "path of the berth-runtime binary (default: next to berth)")
+	f.DurationVar(&o.grace, "cancel-grace", 10*time.Second, "time a canceled job's processes get between SIGTERM and SIGKILL")
+	return cmd
+}
+
+func (o *serverOptions) run(cmd *cobra.Command, g *globalOptions) error {
+	if o.maxConcurrent < 1 {
+		return usageErrorf("--local-max-concurrent-jobs must be at least 1, not %d", o.maxConcurrent)
+	}
+	if o.grace <= 0 {
+		return usageErrorf("--cancel-grace must be positive, not %s", o.grace)
+	}
+	if o.home == "" {
+		o.home = Home()
+	}
+	if o.runtime == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		o.runtime = filepath.Join(filepath.Dir(exe), "berth-runtime")
+	}
+	log := slog.New(slog.NewTextHandler(g.streams.Err, nil))
+	return server.Run(cmd.Context(), server.Options{
+		Home: o.home, Listen: o.listen, Workspace: o.workspace, MaxConcurrent: o.maxConcurrent,
+		Python: o.python, Runtime: o.runtime, Grace: o.grace,
+	}, log, nil)
+}

@@ -1,0 +1,363 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math/big"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "berth/api/v1"
+	"berth/internal/archive"
+	"berth/internal/jobspec"
+	"berth/internal/local"
+	"berth/internal/store"
+)
+
+// maxSpecBytes bounds the spec part of a job upload.
+const maxSpecBytes = 4 << 20
+
+// createJob takes a multipart body: the JobCreateRequest as part "spec", then one tar stream
+// per local path the job names. The job is validated before anything is stored, and nothing
+// is left behind when a later step fails.
+func (s *Server) createJob(w http.ResponseWriter, r *http.Request) error {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return badRequest("the body must be multipart/form-data with a first part named \"spec\": %v", err)
+	}
+	req, err := readSpecPart(mr)
+	if err != nil {
+		return err
+	}
+	spec, err := jobspec.Parse([]byte(req.YAML), jobspec.Options{Name: req.Name, Set: req.Set})
+	if err != nil {
+		return &Error{Status: http.StatusBadRequest, Code: "InvalidJob", Message: err.Error()}
+	}
+	if err := s.checkReferences(r.Context(), spec); err != nil {
+		return err
+	}
+	if spec.Name == "" {
+		spec.Name = generateName()
+	}
+	release, err := s.reserve(r.Context(), spec.Name)
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	job := &v1.Job{JobSpec: *spec, Status: v1.JobQueued,
+		CreationContext: v1.CreationContext{CreatedAt: s.Now().UTC(), CreatedBy: "admin"}}
+	if err := s.receiveUploads(r.Context(), mr, job); err != nil {
+		s.Artifacts.DeletePrefix(context.WithoutCancel(r.Context()), "jobs/"+job.Name)
+		return err
+	}
+	if err := s.Store.CreateJob(r.Context(), job); err != nil {
+		s.Artifacts.DeletePrefix(context.WithoutCancel(r.Context()), "jobs/"+job.Name)
+		if errors.Is(err, store.ErrExists) {
+			return conflict("job %s already exists; choose another name with --name", job.Name)
+		}
+		return internal(err)
+	}
+	s.Local.Enqueue(job.Name)
+	s.Log.Info("job created", "job", job.Name, "request_id", requestID(r.Context()))
+	writeJSON(w, http.StatusCreated, job)
+	return nil
+}
+
+func readSpecPart(mr *multipart.Reader) (*v1.JobCreateRequest, error) {
+	part, err := mr.NextPart()
+	if err != nil {
+		return nil, badRequest("the body has no \"spec\" part: %v", err)
+	}
+	defer part.Close()
+	if part.FormName() != "spec" {
+		return nil, badRequest("the first part of the body must be \"spec\", not %q", part.FormName())
+	}
+	data, err := io.ReadAll(io.LimitReader(part, maxSpecBytes+1))
+	if err != nil {
+		return nil, badRequest("reading the spec part: %v", err)
+	}
+	if len(data) > maxSpecBytes {
+		return nil, badRequest("the spec part is larger than %d bytes", maxSpecBytes)
+	}
+	var req v1.JobCreateRequest
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, badRequest("the spec part is not a valid job create request: %v", err)
+	}
+	return &req, nil
+}
+
+// checkReferences checks what the job names outside itself: its compute and the job outputs
+// it takes as inputs.
+func (s *Server) checkReferences(ctx context.Context, spec *v1.JobSpec) error {
+	if spec.Compute != local.ComputeName {
+		return badRequest("compute %q not found; this workspace has: %s (see berth compute list)", spec.Compute, local.ComputeName)
+	}
+	for _, name := range sortedKeys(spec.Inputs) {
+		in := spec.Inputs[name]
+		ref, ok := strings.CutPrefix(in.Path, "azureml://jobs/")
+		if !ok {
+			continue
+		}
+		src, output, _ := strings.Cut(ref, "/outputs/")
+		job, err := s.Store.GetJob(ctx, src)
+		if errors.Is(err, store.ErrNotFound) {
+			return badRequest("inputs.%s: job %s not found; check the name with berth job list", name, src)
+		}
+		if err != nil {
+			return internal(err)
+		}
+		if _, declared := job.Outputs[output]; !declared && output != local.DefaultOutput {
+			return badRequest("inputs.%s: job %s has no output named %q; its outputs are: %s", name, src, output, outputNames(job))
+		}
+	}
+	return nil
+}
+
+// reserve claims a job name for the length of one create request.
+func (s *Server) reserve(ctx context.Context, name string) (func(), error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.creating == nil {
+		s.creating = map[string]bool{}
+	}
+	if s.creating[name] {
+		return nil, conflict("job %s is being created by another request; choose another name with --name", name)
+	}
+	if _, err := s.Store.GetJob(ctx, name); err == nil {
+		return nil, conflict("job %s already exists; choose another name with --name", name)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, internal(err)
+	}
+	s.creating[name] = true
+	return func() {
+		s.mu.Lock()
+		delete(s.creating, name)
+		s.mu.Unlock()
+	}, nil
+}
+
+// receiveUploads stores the tar parts that follow the spec, one per local path of the job.
+func (s *Server) receiveUploads(ctx context.Context, mr *multipart.Reader, job *v1.Job) error {
+	want := map[string]string{}
+	for _, lp := range jobspec.LocalPaths(&job.JobSpec) {
+		want[lp.Part] = lp.Path
+	}
+	got := map[string]bool{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return badRequest("reading the upload: %v", err)
+		}
+		name := part.FormName()
+		if _, ok := want[name]; !ok || got[name] {
+			part.Close()
+			return badRequest("unexpected upload part %q; the job's local paths are: %s", name, strings.Join(sortedKeys(want), ", "))
+		}
+		got[name] = true
+		n, err := archive.ToStore(ctx, part, s.Artifacts, local.UploadPrefix(job.Name, name))
+		part.Close()
+		if err != nil {
+			return badRequest("upload part %q: %v", name, err)
+		}
+		if n == 0 && name != "code" {
+			return badRequest("%s: %s is empty; an input folder must hold at least one file", name, want[name])
+		}
+	}
+	for _, name := range sortedKeys(want) {
+		if !got[name] {
+			return badRequest("%s: local path %s was not uploaded; send it as a tar stream in the multipart part %q", name, want[name], name)
+		}
+	}
+	return nil
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
+	job, err := s.job(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, job)
+	return nil
+}
+
+func (s *Server) job(ctx context.Context, name string) (*v1.Job, error) {
+	job, err := s.Store.GetJob(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("job %s not found; see berth job list", name)
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	return job, nil
+}
+
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	page := store.Page{Token: q.Get("page_token")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > store.MaxLimit {
+			return badRequest("limit must be a whole number from 1 to %d, not %q", store.MaxLimit, l)
+		}
+		page.Limit = n
+	}
+	jobs, next, err := s.Store.ListJobs(r.Context(), page)
+	if errors.Is(err, store.ErrBadToken) {
+		return badRequest("page_token %q is not one this server gave; start again without it", page.Token)
+	}
+	if err != nil {
+		return internal(err)
+	}
+	list := v1.List[v1.Job]{Value: jobs}
+	if next != "" {
+		v := url.Values{"page_token": {next}}
+		if page.Limit > 0 {
+			v.Set("limit", strconv.Itoa(page.Limit))
+		}
+		list.NextLink = "/api/v1/jobs?" + v.Encode()
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	job, err := s.Local.Cancel(r.Context(), name)
+	var stateErr *local.StateError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("job %s not found; see berth job list", name)
+	case errors.As(err, &stateErr):
+		return conflict("%s", stateErr.Error())
+	case err != nil:
+		return internal(err)
+	}
+	writeJSON(w, http.StatusOK, job)
+	return nil
+}
+
+// jobLogs sends the job's log; with follow=true it keeps sending until the job ends. A
+// running job's log is read from its folder, a finished one's from the artifact store; both
+// hold the same bytes, so the offset carries over.
+func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	if _, err := s.job(r.Context(), name); err != nil {
+		return err
+	}
+	follow := r.URL.Query().Get("follow") == "true"
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	var offset int64
+	for {
+		job, err := s.Store.GetJob(r.Context(), name)
+		if err != nil {
+			return nil // the response has started; the client sees the stream end
+		}
+		n, err := s.copyLog(r.Context(), w, name, offset)
+		offset += n
+		if err != nil {
+			s.Log.Error("streaming log", "job", name, "error", err)
+			return nil
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		if !follow || job.Status.Terminal() {
+			return nil
+		}
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-time.After(s.LogPoll):
+		}
+	}
+}
+
+// copyLog writes the job's log from offset on and returns how many bytes it wrote.
+func (s *Server) copyLog(ctx context.Context, w io.Writer, name string, offset int64) (int64, error) {
+	var rc io.ReadCloser
+	f, err := os.Open(s.Local.LogPath(name))
+	switch {
+	case err == nil:
+		rc = f
+	case errors.Is(err, os.ErrNotExist):
+		rc, err = s.Artifacts.Open(ctx, local.LogKey(name))
+		if err != nil {
+			return 0, nil // not started yet, or no log at all
+		}
+	default:
+		return 0, err
+	}
+	defer rc.Close()
+	if _, err := io.CopyN(io.Discard, rc, offset); err != nil {
+		return 0, nil
+	}
+	return io.Copy(w, rc)
+}
+
+// jobOutput sends one output of a finished job as a tar stream.
+func (s *Server) jobOutput(w http.ResponseWriter, r *http.Request) error {
+	job, err := s.job(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	output := r.PathValue("output")
+	if _, ok := job.Outputs[output]; !ok && output != local.DefaultOutput {
+		return notFound("job %s has no output named %q; its outputs are: %s", job.Name, output, outputNames(job))
+	}
+	if !job.Status.Terminal() {
+		return conflict("job %s is %s; its outputs can be downloaded once it ends", job.Name, job.Status)
+	}
+	w.Header().Set("Content-Type", "application/x-tar")
+	return archive.FromStore(r.Context(), w, s.Artifacts, local.OutputPrefix(job.Name, output))
+}
+
+func outputNames(job *v1.Job) string {
+	return strings.Join(append([]string{local.DefaultOutput}, sortedKeys(job.Outputs)...), ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+var (
+	adjectives = []string{"amber", "bold", "brave", "calm", "clever", "crisp", "eager", "fond", "gentle", "happy",
+		"jolly", "keen", "lively", "lucid", "merry", "neat", "noble", "proud", "quiet", "quick", "shy", "silly",
+		"sunny", "swift", "tidy", "witty", "zen"}
+	nouns = []string{"apple", "badger", "basil", "cactus", "carrot", "cherry", "comet", "coral", "falcon",
+		"fig", "garden", "heron", "island", "kettle", "lemon", "lime", "maple", "melon", "otter", "pepper",
+		"pillow", "plum", "river", "rocket", "tomato", "tulip", "walrus"}
+)
+
+// generateName names a job that came without one, as Azure ML does: adjective_noun_suffix.
+func generateName() string {
+	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+	suffix := make([]byte, 8)
+	for i := range suffix {
+		suffix[i] = letters[randIntn(len(letters))]
+	}
+	return fmt.Sprintf("%s_%s_%s", adjectives[randIntn(len(adjectives))], nouns[randIntn(len(nouns))], suffix)
+}
+
+func randIntn(n int) int {
+	v, _ := rand.Int(rand.Reader, big.NewInt(int64(n)))
+	return int(v.Int64())
+}

@@ -1,0 +1,133 @@
+// Package server is the workspace's HTTP JSON API under /api/v1. Handlers return errors; one
+// error type carries what the client sees. Every call needs the admin bearer token.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "berth/api/v1"
+	"berth/internal/artifacts"
+	"berth/internal/local"
+	"berth/internal/store"
+	"berth/internal/version"
+)
+
+// Server serves the workspace API.
+type Server struct {
+	Workspace string
+	Token     string
+	Store     store.Store
+	Artifacts artifacts.Store
+	Local     *local.Executor
+	Log       *slog.Logger
+	// Now is the clock; LogPoll is how often a followed log is read again.
+	Now     func() time.Time
+	LogPoll time.Duration
+
+	// creating holds the names of jobs being created, so two uploads under one name never
+	// write into the same artifact folder.
+	mu       sync.Mutex
+	creating map[string]bool
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.LogPoll == 0 {
+		s.LogPoll = 100 * time.Millisecond
+	}
+	mux := http.NewServeMux()
+	handle := func(pattern string, h handlerFunc) {
+		mux.Handle(pattern, s.authenticated(h))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	handle("GET /api/v1/version", s.getVersion)
+	handle("GET /api/v1/workspace", s.getWorkspace)
+	handle("GET /api/v1/computes", s.listComputes)
+	handle("GET /api/v1/computes/{name}", s.getCompute)
+	handle("POST /api/v1/jobs", s.createJob)
+	handle("GET /api/v1/jobs", s.listJobs)
+	handle("GET /api/v1/jobs/{name}", s.getJob)
+	handle("POST /api/v1/jobs/{name}/cancel", s.cancelJob)
+	handle("GET /api/v1/jobs/{name}/logs", s.jobLogs)
+	handle("GET /api/v1/jobs/{name}/outputs/{output}", s.jobOutput)
+	mux.Handle("/api/", s.authenticated(func(w http.ResponseWriter, r *http.Request) error {
+		return notFound("no API route %s %s; see ARCHITECTURE.md for the routes", r.Method, r.URL.Path)
+	}))
+	return s.withRequestID(mux)
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+func (s *Server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			b := make([]byte, 8)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+func (s *Server) authenticated(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1 {
+			writeError(w, r, s.Log, &Error{Status: http.StatusUnauthorized, Code: "Unauthorized",
+				Message: "missing or wrong bearer token; the CLI reads it from BERTH_TOKEN or the server's data folder (token file)"})
+			return
+		}
+		if err := h(w, r); err != nil {
+			writeError(w, r, s.Log, err)
+		}
+	})
+}
+
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, v1.Version{Version: version.Version, Commit: version.Commit})
+	return nil
+}
+
+func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, v1.Workspace{Name: s.Workspace})
+	return nil
+}
+
+func (s *Server) localCompute() v1.Compute {
+	return v1.Compute{Name: local.ComputeName, Type: "local", ProvisioningState: "Succeeded",
+		Description: "runs jobs as processes on the server's machine", Properties: s.Local.Properties()}
+}
+
+func (s *Server) listComputes(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, v1.List[v1.Compute]{Value: []v1.Compute{s.localCompute()}})
+	return nil
+}
+
+func (s *Server) getCompute(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	if name != local.ComputeName {
+		return notFound("compute %q not found; this workspace has: %s (see berth compute list)", name, local.ComputeName)
+	}
+	writeJSON(w, http.StatusOK, s.localCompute())
+	return nil
+}
