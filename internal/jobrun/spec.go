@@ -74,7 +74,9 @@ type Process struct {
 	Groups []int `json:"groups,omitempty"`
 }
 
-// WriteJSON writes v to path atomically: readers see the old file or the new one.
+// WriteJSON writes v to path atomically: readers see the old file or the new one. It does not
+// fsync: the files must survive a crash of the server or the runtime, which the page cache
+// does, and a power loss ends the job's processes anyway.
 func WriteJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -85,9 +87,6 @@ func WriteJSON(path string, v any) error {
 		return err
 	}
 	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

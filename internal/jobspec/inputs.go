@@ -203,9 +203,11 @@ func literalProblem(typ, value string) string {
 
 // uriInput reads the path and mode of a uri_file or uri_folder input.
 func (d *decoder) uriInput(in *v1.JobInput, e entry, f map[string]entry, field string) {
+	misplaced := false
 	for _, name := range []string{"value", "default"} {
 		if x := f[name]; !isNull(d.resolve(x.value)) {
 			d.addf(x.key, field+"."+name, "a %s input takes a path, not a value; use path:", in.Type)
+			misplaced = true
 		}
 	}
 
@@ -218,7 +220,7 @@ func (d *decoder) uriInput(in *v1.JobInput, e entry, f map[string]entry, field s
 		in.Path = path
 	case !ok && !isNull(pn):
 		// The wrong kind, reported.
-	case !in.Optional && !d.suggested[field+".path"]:
+	case !in.Optional && !misplaced && !d.suggested[field+".path"]:
 		d.addf(e.key, field, "a %s input needs a path; add path:, or optional: true", in.Type)
 	}
 

@@ -86,7 +86,8 @@ func (d *decoder) readYAML(data []byte) *yaml.Node {
 var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
 
 // parserProblems are the yaml library's parser errors (as opposed to scanner errors). It
-// reports their line 0-based, and omits it on the first line, so they need correcting.
+// reports their line 0-based, omits it on the first line, and gives the line where the
+// enclosing mapping or list starts rather than the line of the mistake; see refineLine.
 var parserProblems = map[string]bool{
 	"did not find expected <stream-start>":   true,
 	"did not find expected <document start>": true,
@@ -111,7 +112,7 @@ func (d *decoder) yamlError(data []byte, err error) {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 		if parserProblems[msg] {
-			line++
+			line = refineLine(data, line+1, err.Error())
 		}
 	case strings.Contains(msg, "UTF-8") || strings.Contains(msg, "UTF-16") ||
 		strings.Contains(msg, "Unicode") || strings.Contains(msg, "control characters"):
@@ -121,6 +122,9 @@ func (d *decoder) yamlError(data []byte, err error) {
 		if i := bytes.Index(data, []byte("*"+name)); i >= 0 {
 			line = 1 + bytes.Count(data[:i], []byte("\n"))
 		}
+	case parserProblems[msg]:
+		// The library leaves the line out when the enclosing mapping starts on the first line.
+		line = refineLine(data, 1, err.Error())
 	case !strings.Contains(msg, "anchor") && !strings.Contains(msg, "alias"):
 		// The library leaves the line out when the error is on the first line.
 		line = 1
@@ -130,21 +134,67 @@ func (d *decoder) yamlError(data []byte, err error) {
 		d.problems = append(d.problems, Problem{Message: "invalid YAML: " + msg})
 		return
 	}
-	hint := yamlHints[msg]
-	if hint == "" {
-		hint = "check the indentation and quoting on this line and the one before"
-	}
-	d.problems = append(d.problems, Problem{Line: line, Message: "invalid YAML: " + msg + "; " + hint})
+	d.problems = append(d.problems, Problem{Line: line, Message: "invalid YAML: " + msg + "; " +
+		yamlHint(msg)})
 }
 
-// yamlHints say what usually causes the commonest syntax errors.
-var yamlHints = map[string]string{
-	"mapping values are not allowed in this context": `quote a value that contains ": ", ` +
-		"or check the indentation",
-	"found a tab character that violates indentation":              "indent with spaces, not tabs",
-	"found a tab character where an indentation space is expected": "indent with spaces, not tabs",
-	"found character that cannot start any token": "quote a value that starts with @, ` or %, " +
-		"and indent with spaces, not tabs",
+// yamlHint says what usually causes a syntax error.
+func yamlHint(msg string) string {
+	switch {
+	case msg == "mapping values are not allowed in this context":
+		return `quote a value that contains ": ", or check the indentation`
+	case strings.HasPrefix(msg, "found a tab character"):
+		return "indent with spaces, not tabs"
+	case msg == "found character that cannot start any token":
+		return "quote a value that starts with @, ` or %, and indent with spaces, not tabs"
+	case strings.HasPrefix(msg, "unknown anchor"):
+		return "define the anchor (&name) before its alias (*name)"
+	case strings.Contains(msg, "control characters"):
+		return "remove the control character"
+	case strings.Contains(msg, "UTF-8") || strings.Contains(msg, "UTF-16") ||
+		strings.Contains(msg, "Unicode"):
+		return "save the file as UTF-8"
+	}
+	return "check the indentation and quoting on this line and the one before"
+}
+
+// refineLine returns the first line, at or after from, where the file fails to parse with the
+// error errText: the line of the mistake rather than the start of the mapping around it. It
+// parses prefixes of the file in a binary search, so it costs a few parses even for a large
+// file. Since a prefix can fail differently (cut inside a quoted string), the answer is a
+// best guess, never before from.
+func refineLine(data []byte, from int, errText string) int {
+	var ends []int // ends[i] is the offset just past line i+1
+	for i, c := range data {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		ends = append(ends, len(data))
+	}
+	lo, hi := from, len(ends)
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if prefixFailsWith(data[:ends[mid-1]], errText) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// prefixFailsWith reports whether parsing data, every document of it, fails with errText.
+func prefixFailsWith(data []byte, errText string) bool {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if err != nil {
+			return err.Error() == errText
+		}
+	}
 }
 
 // badCharLine returns the line of the first byte sequence YAML refuses (invalid UTF-8 or a

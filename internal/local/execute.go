@@ -17,19 +17,20 @@ import (
 	"berth/internal/jobrun"
 )
 
-// execute takes a Queued job through Starting and Preparing to Running, waits for it and
-// finalizes it.
-func (e *Executor) execute(ctx context.Context, name string, a *activeJob) {
+// execute takes a Queued job through Starting and Preparing to Running and waits for its
+// runtime to exit. It reports whether the job is left to finalize, which its caller does
+// after freeing the job's slot: keeping outputs is the server's work, not the job's.
+func (e *Executor) execute(ctx context.Context, name string, a *activeJob) (finalize bool) {
 	log := e.log.With("job", name)
 	job, err := e.advance(ctx, name, v1.JobStarting)
 	if err != nil || job.Status != v1.JobStarting {
 		if err != nil && !errors.Is(err, errStopped) {
 			log.Error("starting job", "error", err)
 		}
-		return
+		return false
 	}
 	if job, err = e.advance(ctx, name, v1.JobPreparing); err != nil {
-		return
+		return false
 	}
 	dir := e.JobDir(name)
 	spec, err := e.prepare(ctx, job, dir)
@@ -39,32 +40,29 @@ func (e *Executor) execute(ctx context.Context, name string, a *activeJob) {
 			e.finishWith(ctx, name, v1.JobFailed, &v1.JobError{Code: v1.ErrCodePrepare, Message: err.Error()}, nil)
 			os.RemoveAll(dir)
 		}
-		return
+		return false
 	}
 	if err := jobrun.WriteJSON(filepath.Join(dir, jobrun.SpecFile), spec); err != nil {
 		e.finishWith(ctx, name, v1.JobFailed, &v1.JobError{Code: v1.ErrCodeSystem, Message: err.Error()}, nil)
-		return
+		return false
 	}
 	// A cancel that arrived while the job was being prepared ends it here, before it runs.
-	if cur, err := e.store.GetJob(ctx, name); err != nil || cur.Status == v1.JobCancelRequested {
-		if err == nil {
-			e.finalize(ctx, name)
-		}
-		return
+	select {
+	case <-a.cancel:
+		return true
+	default:
 	}
 	cmd, err := e.launch(dir)
 	if err != nil {
 		e.finishWith(ctx, name, v1.JobFailed, &v1.JobError{Code: v1.ErrCodeSystem,
 			Message: "starting berth-runtime: " + err.Error()}, nil)
-		return
+		return false
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	e.markRunning(ctx, name)
 	signal := func(sig syscall.Signal) { cmd.Process.Signal(sig) }
-	if e.wait(ctx, dir, a, exited, signal) {
-		e.finalize(ctx, name)
-	}
+	return e.wait(ctx, dir, a, exited, signal)
 }
 
 // advance moves a job forward to status. A job canceled meanwhile keeps its state, and the
@@ -277,10 +275,9 @@ func (e *Executor) finishWith(ctx context.Context, name string, status v1.JobSta
 		if exit != nil {
 			code := exit.ExitCode
 			j.ExitCode = &code
-			if j.StartTime == nil {
-				start := exit.StartedAt
-				j.StartTime = &start
-			}
+			// The runtime's clock says when the command really started and ended.
+			start := exit.StartedAt
+			j.StartTime = &start
 			end := exit.EndedAt
 			j.EndTime = &end
 		}

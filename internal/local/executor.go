@@ -201,8 +201,11 @@ func (e *Executor) schedule() {
 			e.wg.Add(1)
 			go func() {
 				defer e.wg.Done()
-				defer e.release(name)
-				e.execute(e.ctx, name, a)
+				ended := e.execute(e.ctx, name, a)
+				e.release(name)
+				if ended {
+					e.finalize(e.ctx, name)
+				}
 			}()
 		}
 		e.mu.Unlock()
@@ -226,7 +229,7 @@ func (e *Executor) release(name string) {
 func (e *Executor) Cancel(ctx context.Context, name string) (*v1.Job, error) {
 	job, err := e.store.UpdateJob(ctx, name, func(j *v1.Job) error {
 		switch {
-		case j.Status.Terminal():
+		case j.Status.Terminal() || j.Status == v1.JobFinalizing:
 			return &StateError{Job: name, Status: j.Status}
 		case j.Status == v1.JobNotStarted || j.Status == v1.JobQueued:
 			e.endJob(j, v1.JobCanceled, &v1.JobError{Code: v1.ErrCodeCanceled, Message: "the job was canceled before it started"})
@@ -255,6 +258,9 @@ type StateError struct {
 }
 
 func (e *StateError) Error() string {
+	if e.Status == v1.JobFinalizing {
+		return fmt.Sprintf("job %s is Finalizing: its command has ended and its outputs are being kept, so it can no longer be canceled", e.Job)
+	}
 	return fmt.Sprintf("job %s is already %s; only a job that has not finished can be canceled", e.Job, e.Status)
 }
 

@@ -67,12 +67,13 @@ func (e *Executor) reattach(ctx context.Context, name, dir string) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		defer e.release(name)
 		if job, err := e.store.GetJob(ctx, name); err == nil && job.Status == v1.JobCancelRequested {
 			a.requestCancel()
 		}
 		signal := func(sig syscall.Signal) { signalRuntime(dir, sig, false) }
-		if e.wait(ctx, dir, a, e.pollExit(ctx, dir), signal) {
+		ended := e.wait(ctx, dir, a, e.pollExit(ctx, dir), signal)
+		e.release(name)
+		if ended {
 			e.finalize(ctx, name)
 		}
 	}()

@@ -1,0 +1,63 @@
+package jobspec
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNameProblem(t *testing.T) {
+	valid := []string{"a", "A1", "1job", "train-iris_01", strings.Repeat("x", 255)}
+	for _, name := range valid {
+		if msg := nameProblem("job", name); msg != "" {
+			t.Errorf("nameProblem(%q) = %q, want valid", name, msg)
+		}
+	}
+	invalid := map[string]string{
+		"":                       `"" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
+		"-a":                     `"-a" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
+		"_a":                     `"_a" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
+		"a.b":                    `"a.b" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
+		"a/b":                    `"a/b" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
+		"é":                      `"é" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
+		strings.Repeat("x", 256): "the job name is 256 characters long; use at most 255",
+	}
+	for name, want := range invalid {
+		if got := nameProblem("job", name); got != want {
+			t.Errorf("nameProblem(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestIdentifierProblem(t *testing.T) {
+	for _, name := range []string{"a", "_a", "data_1", "A"} {
+		if msg := identifierProblem("input", name); msg != "" {
+			t.Errorf("identifierProblem(%q) = %q, want valid", name, msg)
+		}
+	}
+	for _, name := range []string{"", "1a", "a-b", "a.b", "a b", "ü"} {
+		want := `"` + name + `" is not a valid input name; start with a letter or _, then use ` +
+			`letters, digits and _`
+		if name == "ü" {
+			want = `"ü" is not a valid input name; start with a letter or _, then use letters, ` +
+				`digits and _`
+		}
+		if got := identifierProblem("input", name); got != want {
+			t.Errorf("identifierProblem(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestVariableProblem(t *testing.T) {
+	tests := map[string]string{
+		"PATH":   "",
+		"my.var": "",
+		"":       "a variable name is empty; give each variable a name",
+		"A=B":    `"A=B" is not a valid variable name; use a name without = or NUL in it`,
+		"A\x00B": `"A\x00B" is not a valid variable name; use a name without = or NUL in it`,
+	}
+	for name, want := range tests {
+		if got := variableProblem(name); got != want {
+			t.Errorf("variableProblem(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
