@@ -96,6 +96,9 @@ func collectUploads(spec *v1.JobSpec, base string) ([]client.Upload, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(base, p)
 		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
 		if _, err := os.Stat(p); err != nil {
 			return nil, usageErrorf("%s: path %s does not exist (looked for %s, relative to the job file's folder)", lp.Part, lp.Path, p)
 		}

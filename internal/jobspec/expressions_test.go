@@ -109,7 +109,8 @@ func TestRenderCommandErrors(t *testing.T) {
 	}, {
 		name:    "long text is cut in messages",
 		command: "run $[[--a " + "0123456789012345678901234567890123456789",
-		want:    `the optional section "$[[--a 01234567890123456789012..." has no closing ]]; end it with ]]`,
+		want: `the optional section "$[[--a 01234567890123456789012..." has no closing ]]; ` +
+			`end it with ]]`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

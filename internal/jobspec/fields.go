@@ -30,10 +30,13 @@ var jobSchema = schema{
 		"outputs", "distribution", "resources", "limits",
 	},
 	unsupported: map[string]string{
-		"services":       "job services (ssh, jupyter, tensorboard) are not supported yet; remove services",
-		"identity":       "job identities are not supported yet; remove identity, and the job runs with its compute's identity",
+		"services": "job services (ssh, jupyter, tensorboard) are not supported yet; " +
+			"remove services",
+		"identity": "job identities are not supported yet; remove identity, and the job runs " +
+			"with its compute's identity",
 		"queue_settings": "queue settings are not supported yet; remove queue_settings",
-		"properties":     "job properties are not supported yet; remove properties, and use tags for key-value metadata",
+		"properties": "job properties are not supported yet; remove properties, and use tags " +
+			"for key-value metadata",
 	},
 }
 
@@ -100,7 +103,8 @@ func (d *decoder) pairs(m *yaml.Node, path string) ([]string, []entry) {
 		case key == nil:
 			continue
 		case key.Kind != yaml.ScalarNode:
-			d.addf(key, path, "found %s used as a field name; field names are plain words", describe(key))
+			d.addf(key, path, "found %s used as a field name; field names are plain words",
+				describe(key))
 			continue
 		case key.ShortTag() == "!!merge":
 			d.addf(key, path, "YAML merge keys (<<) are not supported; write the fields out")
@@ -108,7 +112,8 @@ func (d *decoder) pairs(m *yaml.Node, path string) ([]string, []entry) {
 		}
 		name := key.Value
 		if prev, dup := first[name]; dup {
-			d.addf(key, join(path, name), "duplicate field (first on line %d); keep only one", prev.Line)
+			d.addf(key, join(path, name), "duplicate field (first on line %d); keep only one",
+				prev.Line)
 			continue
 		}
 		first[name] = key

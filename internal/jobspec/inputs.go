@@ -32,8 +32,10 @@ var (
 	}
 	outputTypes = []string{v1.InputURIFolder, v1.InputURIFile}
 	// modelTypes are Azure ML input and output types that berth does not handle yet.
-	modelTypes  = []string{"mlflow_model", "custom_model", "triton_model", "mltable"}
-	inputModes  = []string{"ro_mount", "rw_mount", "download", "direct", "upload", "eval_mount", "eval_download"}
+	modelTypes = []string{"mlflow_model", "custom_model", "triton_model", "mltable"}
+	inputModes = []string{
+		"ro_mount", "rw_mount", "download", "direct", "upload", "eval_mount", "eval_download",
+	}
 	outputModes = []string{"rw_mount", "upload", "direct"}
 )
 
@@ -116,7 +118,8 @@ func (d *decoder) inputType(e entry, f map[string]entry, field string) string {
 		case !isNull(d.resolve(f["path"].value)):
 			return v1.InputURIFolder
 		case !d.suggested[field+".type"]:
-			d.addf(e.key, field, "has no type; add type: with one of: %s", strings.Join(inputTypes, ", "))
+			d.addf(e.key, field, "has no type; add type: with one of: %s",
+				strings.Join(inputTypes, ", "))
 		}
 		return ""
 	}

@@ -12,13 +12,15 @@ func TestNameProblem(t *testing.T) {
 			t.Errorf("nameProblem(%q) = %q, want valid", name, msg)
 		}
 	}
+	const rules = " is not a valid job name; use letters, digits, _ and -, starting with a " +
+		"letter or digit"
 	invalid := map[string]string{
-		"":                       `"" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
-		"-a":                     `"-a" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
-		"_a":                     `"_a" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
-		"a.b":                    `"a.b" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
-		"a/b":                    `"a/b" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
-		"é":                      `"é" is not a valid job name; use letters, digits, _ and -, starting with a letter or digit`,
+		"":                       `""` + rules,
+		"-a":                     `"-a"` + rules,
+		"_a":                     `"_a"` + rules,
+		"a.b":                    `"a.b"` + rules,
+		"a/b":                    `"a/b"` + rules,
+		"é":                      `"é"` + rules,
 		strings.Repeat("x", 256): "the job name is 256 characters long; use at most 255",
 	}
 	for name, want := range invalid {

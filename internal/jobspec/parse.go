@@ -37,7 +37,8 @@ func Parse(data []byte, opts Options) (*v1.JobSpec, error) {
 	root := d.readYAML(data)
 	d.applySets(root, opts.Set)
 	if root != nil && opts.Name != "" {
-		d.setPath(root, []string{"name"}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: opts.Name})
+		name := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: opts.Name}
+		d.setPath(root, []string{"name"}, name)
 	}
 	var spec *v1.JobSpec
 	if root != nil {
@@ -147,6 +148,8 @@ func yamlHint(msg string) string {
 		return "indent with spaces, not tabs"
 	case msg == "found character that cannot start any token":
 		return "quote a value that starts with @, ` or %, and indent with spaces, not tabs"
+	case msg == "found unexpected end of stream":
+		return "close the quote or bracket that starts on this line"
 	case strings.HasPrefix(msg, "unknown anchor"):
 		return "define the anchor (&name) before its alias (*name)"
 	case strings.Contains(msg, "control characters"):
@@ -294,7 +297,8 @@ func (d *decoder) jobType(v *yaml.Node) bool {
 	if strings.EqualFold(typ, "command") {
 		d.addf(n, "type", "unknown job type %q; did you mean \"command\"?", typ)
 	} else {
-		d.addf(n, "type", "unknown job type %q; berth runs command jobs (type: command)", excerpt(typ, 40))
+		d.addf(n, "type", "unknown job type %q; berth runs command jobs (type: command)",
+			excerpt(typ, 40))
 	}
 	return true
 }
@@ -314,7 +318,8 @@ func (d *decoder) name(v *yaml.Node, field, what string) string {
 // stringMap reads a mapping of names to scalars (tags, environment variables), taking numbers
 // and booleans as written (`DEBUG: 1` is "1"), as az does. checkKey, when set, says what is
 // wrong with a key.
-func (d *decoder) stringMap(v *yaml.Node, field, want string, checkKey func(string) string) map[string]string {
+func (d *decoder) stringMap(v *yaml.Node, field, want string,
+	checkKey func(string) string) map[string]string {
 	m, ok := d.mapping(v, field, want)
 	if !ok {
 		return nil
@@ -367,13 +372,17 @@ var environmentSchema = schema{
 	},
 }
 
+// assetName matches the names, versions and labels of registered assets.
+const assetName = `[A-Za-z0-9][A-Za-z0-9_.-]*`
+
 // environmentRef matches azureml:<name>:<version> and azureml:<name>@<label>.
-var environmentRef = regexp.MustCompile(`^azureml:[A-Za-z0-9][A-Za-z0-9_.-]*(:[A-Za-z0-9][A-Za-z0-9_.-]*|@[A-Za-z0-9][A-Za-z0-9_.-]*)$`)
+var environmentRef = regexp.MustCompile(`^azureml:` + assetName + `(:|@)` + assetName + `$`)
 
 // registryRef matches the registry references Azure's examples use for curated environments,
 // azureml://registries/<registry>/environments/<name>/(versions/<version>|labels/<label>).
 // They are recorded as they are; the server decides what they resolve to.
-var registryRef = regexp.MustCompile(`^azureml://registries/[^/\s]+/environments/[^/\s]+/(versions|labels)/[^/\s]+$`)
+var registryRef = regexp.MustCompile(`^azureml://registries/` + assetName + `/environments/` +
+	assetName + `/(versions|labels)/` + assetName + `$`)
 
 // environment reads the job's environment: a reference to a registered one, or inline.
 func (d *decoder) environment(v *yaml.Node) *v1.Environment {
@@ -437,7 +446,8 @@ func (d *decoder) condaFile(v *yaml.Node) string {
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(expanded); err != nil {
-		d.addf(n, "environment.conda_file", "cannot be written back as YAML (%v); give its path instead", err)
+		d.addf(n, "environment.conda_file", "cannot be written back as YAML (%v); give its "+
+			"path instead", err)
 		return ""
 	}
 	return b.String()

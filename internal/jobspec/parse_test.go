@@ -321,6 +321,29 @@ var parseErrorCases = []errorCase{{
 	want: "line 4: invalid YAML: did not find expected ',' or '}'; check the indentation " +
 		"and quoting on this line and the one before",
 }, {
+	name: "a badly indented line inside a nested mapping",
+	yaml: "command: echo\ninputs:\n  data:\n    type: uri_folder\n   path: ./data\n",
+	want: "line 5: invalid YAML: did not find expected key; check the indentation and quoting " +
+		"on this line and the one before",
+}, {
+	name: "an unclosed quote",
+	yaml: "command: echo\ndescription: \"Trains\n\nname: a\n",
+	want: "line 2: invalid YAML: found unexpected end of stream; close the quote or bracket " +
+		"that starts on this line",
+}, {
+	name: "an undefined alias",
+	yaml: "command: echo\ninputs: *common\n",
+	want: "line 2: invalid YAML: unknown anchor 'common' referenced; define the anchor (&name) " +
+		"before its alias (*name)",
+}, {
+	name: "a control character",
+	yaml: "command: echo\nname: a\x01b\n",
+	want: "line 2: invalid YAML: control characters are not allowed; remove the control character",
+}, {
+	name: "not UTF-8",
+	yaml: "command: echo\nname: caf\xe9\n",
+	want: "line 2: invalid YAML: incomplete UTF-8 octet sequence; save the file as UTF-8",
+}, {
 	name: "an unquoted colon in a value",
 	yaml: "name: a\ncommand: echo a: b\n",
 	want: `line 2: invalid YAML: mapping values are not allowed in this context; quote a ` +
@@ -460,6 +483,15 @@ var parseErrorCases = []errorCase{{
 	yaml: "command: echo\ncode: https://github.com/x/y\n",
 	want: "line 2: code: code must be a local folder or file, relative to the job file; " +
 		"code assets and URLs are not supported yet",
+}, {
+	name: "code asset",
+	yaml: "command: echo\ncode: azureml:my-code:1\n",
+	want: "line 2: code: code must be a local folder or file, relative to the job file; " +
+		"code assets and URLs are not supported yet",
+}, {
+	name: "empty file: code",
+	yaml: "command: echo\ncode: 'file://'\n",
+	want: `line 2: code: the path after "file:" is empty; give a local folder, such as file:./src`,
 }, {
 	name: "environment that is not a reference",
 	yaml: "command: echo\nenvironment: python:3.12\n",

@@ -41,13 +41,15 @@ func LocalPaths(spec *v1.JobSpec) []LocalPath {
 // IsLocalPath reports whether a path names a local file or folder: one without a URL scheme
 // (http://, https://, azureml:, azureml://, s3:// and any other), or one with the "file:"
 // scheme. A single letter before a colon is a Windows drive (C:\data), so it counts as local.
-// The empty string names nothing and is not local.
+// The empty string, and "file:" alone, name nothing and are not local.
 func IsLocalPath(p string) bool {
-	if p == "" {
-		return false
+	switch s := scheme(p); {
+	case s == "":
+		return p != ""
+	case strings.EqualFold(s, "file"):
+		return localPart(p) != ""
 	}
-	s := scheme(p)
-	return s == "" || strings.EqualFold(s, "file")
+	return false
 }
 
 // scheme returns the URL scheme of p ("https", "azureml"), or "" when p has none.
@@ -123,12 +125,12 @@ func isJobOutput(rest string) bool {
 
 // codeProblem returns what is wrong with the code path, or "" when it is a local file or folder.
 func codeProblem(p string) string {
-	if !IsLocalPath(p) {
+	switch {
+	case strings.EqualFold(scheme(p), "file") && localPart(p) == "":
+		return `the path after "file:" is empty; give a local folder, such as file:./src`
+	case !IsLocalPath(p):
 		return "code must be a local folder or file, relative to the job file; code assets and " +
 			"URLs are not supported yet"
-	}
-	if localPart(p) == "" {
-		return `the path after "file:" is empty; give a local folder, such as file:./src`
 	}
 	return ""
 }

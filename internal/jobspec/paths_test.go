@@ -20,6 +20,7 @@ func TestIsLocalPath(t *testing.T) {
 		"FILE:data":                           true,
 		"./odd:name":                          true,
 		"":                                    false,
+		"file:":                               false,
 		"http://example.com/x":                false,
 		"https://example.com/x":               false,
 		"azureml:iris:1":                      false,

@@ -23,14 +23,17 @@ var distributionSchemas = map[string]schema{
 		hints:  map[string]string{"process_count_per_instance": "worker_count"},
 	},
 	// For a missing or unknown type, typos in the other fields are still found.
-	"": {fields: []string{"type", "process_count_per_instance", "worker_count", "parameter_server_count"}},
+	"": {fields: []string{
+		"type", "process_count_per_instance", "worker_count", "parameter_server_count",
+	}},
 }
 
 var resourcesSchema = schema{
 	fields: []string{"instance_count", "instance_type", "shm_size"},
 	unsupported: map[string]string{
-		"properties":  "resource properties are not supported yet; remove properties",
-		"docker_args": "docker_args are not supported: berth runs jobs without Docker; remove docker_args",
+		"properties": "resource properties are not supported yet; remove properties",
+		"docker_args": "docker_args are not supported: berth runs jobs without Docker; " +
+			"remove docker_args",
 	},
 }
 
