@@ -63,13 +63,13 @@ func TestInputs(t *testing.T) {
 		yaml: "a: {type: uri_file, path: 'C:\\data\\a.csv'}\nb: {type: uri_file, path: /abs/b.csv}\n" +
 			"c: {type: uri_file, path: 'http://example.com/c.csv'}\n" +
 			"d: {type: uri_folder, path: 'file:///abs/d'}\n" +
-			"_e: {type: uri_file, path: 'azureml://jobs/job_1/outputs/out/'}\n",
+			"_e: {type: uri_file, path: 'azureml://jobs/job_1/outputs/out'}\n",
 		want: map[string]v1.JobInput{
 			"a":  {Type: "uri_file", Path: `C:\data\a.csv`},
 			"b":  {Type: "uri_file", Path: "/abs/b.csv"},
 			"c":  {Type: "uri_file", Path: "http://example.com/c.csv"},
 			"d":  {Type: "uri_folder", Path: "file:///abs/d"},
-			"_e": {Type: "uri_file", Path: "azureml://jobs/job_1/outputs/out/"},
+			"_e": {Type: "uri_file", Path: "azureml://jobs/job_1/outputs/out"},
 		},
 	}}
 	for _, tt := range tests {
@@ -238,6 +238,16 @@ var inputErrorCases = nest("command: echo\ninputs:\n", []errorCase{{
 	want: "line 5: inputs.data.path: azureml:// paths other than job outputs " +
 		"(azureml://jobs/<job>/outputs/<name>) are not supported yet; give a local path, " +
 		"an http(s) URL or a job output such as azureml://jobs/<job>/outputs/<name>",
+}, {
+	name: "job output with a trailing slash",
+	yaml: "data:\n  type: uri_folder\n  path: azureml://jobs/prep/outputs/model/\n",
+	want: "line 5: inputs.data.path: azureml:// paths other than job outputs " +
+		"(azureml://jobs/<job>/outputs/<name>) are not supported yet; give a local path, " +
+		"an http(s) URL or a job output such as azureml://jobs/<job>/outputs/<name>",
+}, {
+	name: "scheme in upper case",
+	yaml: "data:\n  type: uri_file\n  path: HTTPS://example.com/x.csv\n",
+	want: `line 5: inputs.data.path: write the scheme "HTTPS" in lower case, as https:`,
 }, {
 	name: "other URL schemes",
 	yaml: "data:\n  type: uri_folder\n  path: wasbs://data@account.blob.core.windows.net/iris\n",

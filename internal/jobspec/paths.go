@@ -82,7 +82,12 @@ func localPart(p string) string {
 func pathProblem(typ, p string) string {
 	const instead = "give a local path, an http(s) URL or a job output such as " +
 		"azureml://jobs/<job>/outputs/<name>"
-	switch s := strings.ToLower(scheme(p)); s {
+	s := strings.ToLower(scheme(p))
+	if s != scheme(p) && s != "file" {
+		// The runtime matches http://, https:// and azureml:// as written.
+		return fmt.Sprintf("write the scheme %q in lower case, as %s:", scheme(p), s)
+	}
+	switch s {
 	case "":
 		return ""
 	case "file":
@@ -118,7 +123,7 @@ func pathProblem(typ, p string) string {
 // isJobOutput reports whether rest (what follows "azureml://") names a job's output, as
 // jobs/<job>/outputs/<name>.
 func isJobOutput(rest string) bool {
-	parts := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	parts := strings.Split(rest, "/")
 	return len(parts) == 4 && parts[0] == "jobs" && parts[2] == "outputs" &&
 		nameProblem("job", parts[1]) == "" && identifierProblem("output", parts[3]) == ""
 }
