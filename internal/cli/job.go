@@ -144,6 +144,9 @@ func streamJob(ctx context.Context, g *globalOptions, c *client.Client, name str
 	if err != nil {
 		return err
 	}
+	if !job.Status.Terminal() {
+		return fmt.Errorf("the server ended the log stream while job %s is %s (was it stopped?); follow it again with: berth job stream -n %s", name, job.Status, name)
+	}
 	fmt.Fprintf(out, "\nExecution Summary\n=================\nRunId: %s\nStatus: %s\n", job.Name, job.Status)
 	if job.Error != nil {
 		fmt.Fprintf(out, "Error: %s\n", job.Error.Message)

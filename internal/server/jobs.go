@@ -307,7 +307,11 @@ func (s *Server) copyLog(ctx context.Context, w io.Writer, name string, offset i
 		return 0, err
 	}
 	defer rc.Close()
-	if _, err := io.CopyN(io.Discard, rc, offset); err != nil {
+	if seeker, ok := rc.(io.Seeker); ok {
+		if _, err := seeker.Seek(offset, io.SeekStart); err != nil {
+			return 0, err
+		}
+	} else if _, err := io.CopyN(io.Discard, rc, offset); err != nil {
 		return 0, nil
 	}
 	return io.Copy(w, rc)
