@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	v1 "berth/api/v1"
@@ -55,6 +53,26 @@ var migrations = []string{
 		body       TEXT NOT NULL
 	);
 	CREATE INDEX jobs_status ON jobs (status, seq);`,
+	`CREATE TABLE models (
+		seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+		name    TEXT NOT NULL,
+		version TEXT NOT NULL,
+		body    TEXT NOT NULL,
+		UNIQUE (name, version)
+	);
+	CREATE TABLE endpoints (
+		seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+		name  TEXT NOT NULL UNIQUE,
+		keys  TEXT NOT NULL,
+		body  TEXT NOT NULL
+	);
+	CREATE TABLE deployments (
+		seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+		endpoint TEXT NOT NULL REFERENCES endpoints (name) ON DELETE CASCADE,
+		name     TEXT NOT NULL,
+		body     TEXT NOT NULL,
+		UNIQUE (endpoint, name)
+	);`,
 }
 
 func (s *SQLite) migrate(ctx context.Context) error {
@@ -110,7 +128,7 @@ func (s *SQLite) CreateJob(ctx context.Context, job *v1.Job) error {
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO jobs (name, status, body) VALUES (?, ?, ?)`,
 		job.Name, string(job.Status), string(body))
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	if isUnique(err) {
 		return ErrExists
 	}
 	return err
@@ -126,59 +144,12 @@ type queryer interface {
 }
 
 func getJob(ctx context.Context, q queryer, name string) (*v1.Job, error) {
-	var body string
-	err := q.QueryRowContext(ctx, `SELECT body FROM jobs WHERE name = ?`, name).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	var job v1.Job
-	if err := json.Unmarshal([]byte(body), &job); err != nil {
-		return nil, fmt.Errorf("decoding job %s: %w", name, err)
-	}
-	return &job, nil
+	return getBody[v1.Job](ctx, q, `SELECT body FROM jobs WHERE name = ?`, name)
 }
 
-// ListJobs implements Store. The page token is the sequence number of the last job returned.
+// ListJobs implements Store.
 func (s *SQLite) ListJobs(ctx context.Context, page Page) ([]v1.Job, string, error) {
-	limit := page.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
-	}
-	limit = min(limit, MaxLimit)
-	before := int64(1<<63 - 1)
-	if page.Token != "" {
-		n, err := strconv.ParseInt(page.Token, 10, 64)
-		if err != nil || n < 0 {
-			return nil, "", fmt.Errorf("page token %q is not one this server gave: %w", page.Token, ErrBadToken)
-		}
-		before = n
-	}
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT seq, body FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit+1)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	jobs := []v1.Job{}
-	var lastSeq int64
-	for rows.Next() {
-		if len(jobs) == limit {
-			return jobs, strconv.FormatInt(lastSeq, 10), rows.Close()
-		}
-		var body string
-		if err := rows.Scan(&lastSeq, &body); err != nil {
-			return nil, "", err
-		}
-		var job v1.Job
-		if err := json.Unmarshal([]byte(body), &job); err != nil {
-			return nil, "", err
-		}
-		jobs = append(jobs, job)
-	}
-	return jobs, "", rows.Err()
+	return listBodies[v1.Job](ctx, s.db, "jobs", "", nil, page)
 }
 
 // ErrBadToken is returned for a page token this store did not issue.

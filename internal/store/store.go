@@ -44,6 +44,43 @@ type Store interface {
 	UpdateJob(ctx context.Context, name string, change func(*v1.Job) error) (*v1.Job, error)
 	// UnfinishedJobs returns the jobs not in a terminal state, oldest first.
 	UnfinishedJobs(ctx context.Context) ([]v1.Job, error)
+
+	// CreateModel stores a model version; ErrExists if that version exists.
+	CreateModel(ctx context.Context, m *v1.Model) error
+	// GetModel returns one version of a model, or ErrNotFound.
+	GetModel(ctx context.Context, name, version string) (*v1.Model, error)
+	// LatestModel returns the most recently created version of a model, or ErrNotFound.
+	LatestModel(ctx context.Context, name string) (*v1.Model, error)
+	// ListModels returns one page of model versions, newest first; name "" lists every model.
+	ListModels(ctx context.Context, name string, page Page) ([]v1.Model, string, error)
+
+	// CreateEndpoint stores an endpoint and its sealed keys; ErrExists if the name is taken.
+	CreateEndpoint(ctx context.Context, e *v1.OnlineEndpoint, sealedKeys string) error
+	// GetEndpoint returns an endpoint, or ErrNotFound.
+	GetEndpoint(ctx context.Context, name string) (*v1.OnlineEndpoint, error)
+	// EndpointKeys returns an endpoint's sealed keys.
+	EndpointKeys(ctx context.Context, name string) (string, error)
+	// SetEndpointKeys replaces an endpoint's sealed keys.
+	SetEndpointKeys(ctx context.Context, name, sealedKeys string) error
+	// UpdateEndpoint changes an endpoint in one transaction; change sees the endpoint's
+	// deployments, so that traffic can be checked against them.
+	UpdateEndpoint(ctx context.Context, name string, change func(*v1.OnlineEndpoint, []v1.OnlineDeployment) error) (*v1.OnlineEndpoint, error)
+	// ListEndpoints returns one page of endpoints, newest first.
+	ListEndpoints(ctx context.Context, page Page) ([]v1.OnlineEndpoint, string, error)
+	// DeleteEndpoint removes an endpoint and its deployments.
+	DeleteEndpoint(ctx context.Context, name string) error
+
+	// CreateDeployment stores a deployment of an existing endpoint; ErrExists if the name is
+	// taken, ErrNotFound if the endpoint is missing.
+	CreateDeployment(ctx context.Context, d *v1.OnlineDeployment) error
+	// GetDeployment returns a deployment, or ErrNotFound.
+	GetDeployment(ctx context.Context, endpoint, name string) (*v1.OnlineDeployment, error)
+	// UpdateDeployment changes a deployment in one transaction.
+	UpdateDeployment(ctx context.Context, endpoint, name string, change func(*v1.OnlineDeployment) error) (*v1.OnlineDeployment, error)
+	// ListDeployments returns an endpoint's deployments, oldest first; endpoint "" lists all.
+	ListDeployments(ctx context.Context, endpoint string) ([]v1.OnlineDeployment, error)
+	// DeleteDeployment removes a deployment.
+	DeleteDeployment(ctx context.Context, endpoint, name string) error
 	// Close releases the store.
 	Close() error
 }

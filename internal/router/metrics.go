@@ -1,0 +1,51 @@
+package router
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the router's Prometheus series, per endpoint and deployment.
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	mirrored *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "berth_router_requests_total",
+			Help: "Scoring requests by endpoint, deployment and HTTP status code.",
+		}, []string{"endpoint", "deployment", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "berth_router_request_duration_seconds",
+			Help:    "Time from receiving a scoring request to its answer, by endpoint and deployment.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"endpoint", "deployment"}),
+		mirrored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "berth_router_mirrored_requests_total",
+			Help: "Mirrored copies of scoring requests by endpoint, deployment and status code.",
+		}, []string{"endpoint", "deployment", "code"}),
+	}
+	m.registry.MustRegister(m.requests, m.latency, m.mirrored)
+	return m
+}
+
+func (m *metrics) observe(endpoint, deployment string, status int, d time.Duration) {
+	m.requests.WithLabelValues(endpoint, deployment, statusLabel(status)).Inc()
+	m.latency.WithLabelValues(endpoint, deployment).Observe(d.Seconds())
+}
+
+func (m *metrics) observeMirror(endpoint, deployment string, status int) {
+	m.mirrored.WithLabelValues(endpoint, deployment, statusLabel(status)).Inc()
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
