@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	v1 "berth/api/v1"
+	"berth/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -54,7 +55,7 @@ func splitCommand(command string) ([]section, error) {
 			end := strings.Index(rest[3:], "}}")
 			if end < 0 {
 				return nil, fmt.Errorf("the expression %q has no closing }}; close it, "+
-					"as in ${{inputs.data}}", excerpt(rest, 30))
+					"as in ${{inputs.data}}", strictyaml.Excerpt(rest, 30))
 			}
 			flush()
 			cur.parts = append(cur.parts, part{text: strings.TrimSpace(rest[3 : 3+end]), expr: true})
@@ -63,7 +64,7 @@ func splitCommand(command string) ([]section, error) {
 			if cur.optional {
 				return nil, fmt.Errorf("$[[ inside the optional section %q; optional sections "+
 					"cannot be nested, so close the first with ]] before opening another",
-					excerpt(command[start:], 30))
+					strictyaml.Excerpt(command[start:], 30))
 			}
 			flush()
 			sections = appendSection(sections, cur)
@@ -95,7 +96,7 @@ func splitCommand(command string) ([]section, error) {
 	}
 	if cur.optional {
 		return nil, fmt.Errorf("the optional section %q has no closing ]]; end it with ]]",
-			excerpt(command[start:], 30))
+			strictyaml.Excerpt(command[start:], 30))
 	}
 	flush()
 	return appendSection(sections, cur), nil
@@ -155,7 +156,7 @@ func (d *decoder) checkCommand(command string, n *yaml.Node, inputs map[string]v
 	outputs map[string]v1.JobOutput) {
 	sections, err := splitCommand(command)
 	if err != nil {
-		d.addf(n, "command", "%s", err.Error())
+		d.Addf(n, "command", "%s", err.Error())
 		return
 	}
 	reported := make(map[string]bool)
@@ -163,7 +164,7 @@ func (d *decoder) checkCommand(command string, n *yaml.Node, inputs map[string]v
 		msg := fmt.Sprintf(format, args...)
 		if !reported[msg] {
 			reported[msg] = true
-			d.addf(n, "command", "%s", msg)
+			d.Addf(n, "command", "%s", msg)
 		}
 	}
 	for _, s := range sections {

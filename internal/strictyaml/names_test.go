@@ -1,4 +1,4 @@
-package jobspec
+package strictyaml
 
 import (
 	"strings"
@@ -8,8 +8,8 @@ import (
 func TestNameProblem(t *testing.T) {
 	valid := []string{"a", "A1", "1job", "train-iris_01", strings.Repeat("x", 255)}
 	for _, name := range valid {
-		if msg := nameProblem("job", name); msg != "" {
-			t.Errorf("nameProblem(%q) = %q, want valid", name, msg)
+		if msg := NameProblem("job", name); msg != "" {
+			t.Errorf("NameProblem(%q) = %q, want valid", name, msg)
 		}
 	}
 	const rules = " is not a valid job name; use letters, digits, _ and -, starting with a " +
@@ -24,16 +24,16 @@ func TestNameProblem(t *testing.T) {
 		strings.Repeat("x", 256): "the job name is 256 characters long; use at most 255",
 	}
 	for name, want := range invalid {
-		if got := nameProblem("job", name); got != want {
-			t.Errorf("nameProblem(%q) = %q, want %q", name, got, want)
+		if got := NameProblem("job", name); got != want {
+			t.Errorf("NameProblem(%q) = %q, want %q", name, got, want)
 		}
 	}
 }
 
 func TestIdentifierProblem(t *testing.T) {
 	for _, name := range []string{"a", "_a", "data_1", "A"} {
-		if msg := identifierProblem("input", name); msg != "" {
-			t.Errorf("identifierProblem(%q) = %q, want valid", name, msg)
+		if msg := IdentifierProblem("input", name); msg != "" {
+			t.Errorf("IdentifierProblem(%q) = %q, want valid", name, msg)
 		}
 	}
 	for _, name := range []string{"", "1a", "a-b", "a.b", "a b", "ü"} {
@@ -43,8 +43,8 @@ func TestIdentifierProblem(t *testing.T) {
 			want = `"ü" is not a valid input name; start with a letter or _, then use letters, ` +
 				`digits and _`
 		}
-		if got := identifierProblem("input", name); got != want {
-			t.Errorf("identifierProblem(%q) = %q, want %q", name, got, want)
+		if got := IdentifierProblem("input", name); got != want {
+			t.Errorf("IdentifierProblem(%q) = %q, want %q", name, got, want)
 		}
 	}
 }
@@ -58,8 +58,35 @@ func TestVariableProblem(t *testing.T) {
 		"A\x00B": `"A\x00B" is not a valid variable name; use a name without = or NUL in it`,
 	}
 	for name, want := range tests {
-		if got := variableProblem(name); got != want {
-			t.Errorf("variableProblem(%q) = %q, want %q", name, got, want)
+		if got := VariableProblem(name); got != want {
+			t.Errorf("VariableProblem(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestIsLocalPath(t *testing.T) {
+	tests := map[string]bool{
+		"./data": true, `C:\data`: true, "file:./data": true, "FILE:data": true,
+		"": false, "file:": false, "https://example.com/x": false, "azureml:iris:1": false,
+	}
+	for p, want := range tests {
+		if got := IsLocalPath(p); got != want {
+			t.Errorf("IsLocalPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+func TestIsJobOutput(t *testing.T) {
+	tests := map[string]bool{
+		"jobs/train-1/outputs/model": true,
+		"jobs/train-1/outputs/1x":    false,
+		"jobs/-x/outputs/model":      false,
+		"jobs/train-1/model":         false,
+		"datastores/x/paths/y":       false,
+	}
+	for rest, want := range tests {
+		if got := IsJobOutput(rest); got != want {
+			t.Errorf("IsJobOutput(%q) = %v, want %v", rest, got, want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package jobspec
+package strictyaml
 
 import (
 	"fmt"
@@ -8,38 +8,48 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// applySets applies --set overrides ("dotted.path=value") to the job's YAML tree, in order so
+// ApplySets applies --set overrides ("dotted.path=value") to the file's YAML tree, in order so
 // that a later one wins. They are applied before validation, so an override is checked exactly
 // like the file; the nodes they create have no line, and their problems say so by having none.
 // A malformed entry is reported even when the file itself could not be read (root is nil).
 //
-// TODO(jobspec): a key that itself contains a dot (an environment variable named "A.B") cannot
-// be addressed; az has the same limit. Quoting path parts would lift it.
-func (d *decoder) applySets(root *yaml.Node, sets []string) {
+// TODO(strictyaml): a key that itself contains a dot (an environment variable named "A.B")
+// cannot be addressed; az has the same limit. Quoting path parts would lift it.
+func (d *Decoder) ApplySets(root *yaml.Node, sets []string) {
 	for _, s := range sets {
-		path, value, msg := parseSet(s)
+		path, value, msg := d.parseSet(s)
 		if msg == "" && root != nil {
 			msg = d.setPath(root, path, setValue(value))
 		}
 		if msg != "" {
-			d.addf(nil, "", "--set %q: %s", excerpt(s, 80), msg)
+			d.Addf(nil, "", "--set %q: %s", Excerpt(s, 80), msg)
 		}
 	}
 }
 
+// Override sets the string at path in the mapping root, as a flag such as --name does: after
+// the --set entries, so that it wins. A nil root (a file that could not be read) is left alone.
+func (d *Decoder) Override(root *yaml.Node, path []string, value string) {
+	if root == nil {
+		return
+	}
+	d.setPath(root, path, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value})
+}
+
 // parseSet splits a --set entry into its path and its value, or says what is wrong with it.
-func parseSet(s string) (path []string, value, problem string) {
+func (d *Decoder) parseSet(s string) (path []string, value, problem string) {
+	example := d.format.SetExample
 	p, value, ok := strings.Cut(s, "=")
 	switch {
 	case !ok:
-		return nil, "", "expected path=value, such as limits.timeout=60"
+		return nil, "", "expected path=value, such as " + example
 	case p == "":
-		return nil, "", "the path before = is empty; write path=value, such as limits.timeout=60"
+		return nil, "", "the path before = is empty; write path=value, such as " + example
 	}
 	path = strings.Split(p, ".")
 	if slices.Contains(path, "") {
 		return nil, "", "the path has an empty part between dots; write path=value, such as " +
-			"limits.timeout=60"
+			example
 	}
 	return path, value, ""
 }
@@ -67,7 +77,7 @@ func setValue(v string) *yaml.Node {
 
 // setPath sets path in the mapping root to value, creating the mappings on the way. It returns
 // what stops it, or "".
-func (d *decoder) setPath(root *yaml.Node, path []string, value *yaml.Node) string {
+func (d *Decoder) setPath(root *yaml.Node, path []string, value *yaml.Node) string {
 	m := root
 	for i, name := range path {
 		at := valueIndex(m, name)
@@ -80,7 +90,7 @@ func (d *decoder) setPath(root *yaml.Node, path []string, value *yaml.Node) stri
 			return ""
 		}
 		if at < 0 {
-			child := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+			child := NewMapping()
 			m.Content = append(m.Content, keyNode(name), child)
 			m = child
 			continue
@@ -88,17 +98,17 @@ func (d *decoder) setPath(root *yaml.Node, path []string, value *yaml.Node) stri
 		child := m.Content[at]
 		if child.Kind == yaml.AliasNode {
 			// Override this use only, not the anchor and its other aliases.
-			if child = d.resolve(child); child == nil {
+			if child = d.Resolve(child); child == nil {
 				return "the file uses too many aliases"
 			}
 			child = clone(child)
 		}
 		switch {
-		case isNull(child):
-			child = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		case IsNull(child):
+			child = NewMapping()
 		case child.Kind != yaml.MappingNode:
 			return fmt.Sprintf("%s holds %s, not a mapping, so it has no field %q",
-				strings.Join(path[:i+1], "."), describe(child), path[i+1])
+				strings.Join(path[:i+1], "."), Describe(child), path[i+1])
 		}
 		m.Content[at] = child
 		m = child
