@@ -135,6 +135,9 @@ type OnlineDeploymentSpec struct {
 // OnlineDeployment is a deployment of an endpoint.
 type OnlineDeployment struct {
 	OnlineDeploymentSpec
+	// Generation counts the deployment's creates and updates; each has its own uploads and
+	// instances, and the previous generation serves until the next one is ready.
+	Generation        int             `json:"generation"`
 	ProvisioningState string          `json:"provisioning_state"`
 	Error             *JobError       `json:"error,omitempty"`
 	CreationContext   CreationContext `json:"creation_context"`

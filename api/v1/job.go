@@ -177,11 +177,12 @@ type List[T any] struct {
 	NextLink string `json:"next_link,omitempty"`
 }
 
-// JobCreateRequest is the first part ("spec") of the multipart body of POST /api/v1/jobs. The
-// following parts carry the local folders and files the YAML names, each as a tar stream named
-// by the part name the job spec gives it (see jobspec.LocalPaths).
-type JobCreateRequest struct {
-	// YAML is the job file as the user wrote it.
+// SpecRequest creates or updates a resource from its YAML file: the body of POST and PUT
+// requests for endpoints, and the first part ("spec") of the multipart bodies that create
+// jobs, models and deployments, whose following parts carry the local folders and files the
+// YAML names, each as a tar stream named by its part ("code", "model", "inputs.<name>").
+type SpecRequest struct {
+	// YAML is the file as the user wrote it.
 	YAML string `json:"yaml"`
 	// Name, when set, overrides the file's name (the CLI's --name).
 	Name string `json:"name,omitempty"`

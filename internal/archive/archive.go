@@ -306,3 +306,23 @@ func CopyToStore(ctx context.Context, dir string, store artifacts.Store, prefix 
 		return store.Put(ctx, prefix+"/"+filepath.ToSlash(rel), f)
 	})
 }
+
+// CopyPrefix copies every artifact under from to the same names under to.
+func CopyPrefix(ctx context.Context, store artifacts.Store, from, to string) error {
+	keys, err := store.List(ctx, from)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		rc, err := store.Open(ctx, key)
+		if err != nil {
+			return err
+		}
+		err = store.Put(ctx, to+strings.TrimPrefix(key, from), rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

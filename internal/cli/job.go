@@ -76,7 +76,7 @@ func (o *jobCreateOptions) run(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	progress, done := uploadProgress(g, uploads)
-	job, err := c.CreateJob(ctx, v1.JobCreateRequest{YAML: string(data), Name: o.name, Set: o.set}, uploads, progress)
+	job, err := c.CreateJob(ctx, v1.SpecRequest{YAML: string(data), Name: o.name, Set: o.set}, uploads, progress)
 	done()
 	if err != nil {
 		return err

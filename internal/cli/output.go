@@ -12,13 +12,32 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Output formats, as az names them.
+// Output formats, as az names them. jsonc and yamlc are az's coloured variants, printed
+// here without colour; none prints nothing.
 const (
 	formatJSON  = "json"
+	formatJSONC = "jsonc"
 	formatYAML  = "yaml"
+	formatYAMLC = "yamlc"
 	formatTable = "table"
 	formatTSV   = "tsv"
+	formatNone  = "none"
 )
+
+// checkOutput checks -o and --query.
+func (g *globalOptions) checkOutput() error {
+	switch g.output {
+	case formatJSON, formatJSONC, formatYAML, formatYAMLC, formatTable, formatTSV, formatNone:
+	default:
+		return usageErrorf("--output %q is not a format; use json, yaml, table, tsv or none", g.output)
+	}
+	if g.query != "" {
+		if _, err := jmespath.Compile(g.query); err != nil {
+			return usageErrorf("--query %q is not a valid JMESPath expression: %v", g.query, err)
+		}
+	}
+	return nil
+}
 
 // table is how a resource prints with -o table: headers and one row per item.
 type table struct {
@@ -38,18 +57,23 @@ func (g *globalOptions) printResult(w io.Writer, v any, tableOf func() table) er
 	if err := json.Unmarshal(data, &generic); err != nil {
 		return err
 	}
+	if err := g.checkOutput(); err != nil {
+		return err
+	}
 	if g.query != "" {
 		if generic, err = jmespath.Search(g.query, generic); err != nil {
-			return usageErrorf("--query %q is not a valid JMESPath expression: %v", g.query, err)
+			return fmt.Errorf("--query %q: %v", g.query, err)
 		}
 		tableOf = nil
 	}
 	switch g.output {
-	case formatJSON:
+	case formatNone:
+		return nil
+	case formatJSON, formatJSONC:
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(generic)
-	case formatYAML:
+	case formatYAML, formatYAMLC:
 		enc := yaml.NewEncoder(w)
 		enc.SetIndent(2)
 		defer enc.Close()
@@ -63,7 +87,7 @@ func (g *globalOptions) printResult(w io.Writer, v any, tableOf func() table) er
 		}
 		return writeTable(w, t)
 	}
-	return usageErrorf("--output %q is not a format; use json, yaml, table or tsv", g.output)
+	return nil
 }
 
 func writeTable(w io.Writer, t table) error {
@@ -131,7 +155,11 @@ func writeTSV(w io.Writer, v any) error {
 	}
 	for _, it := range items {
 		var fields []string
-		if m, ok := it.(map[string]any); ok {
+		if row, ok := it.([]any); ok {
+			for _, v := range row {
+				fields = append(fields, scalarText(v))
+			}
+		} else if m, ok := it.(map[string]any); ok {
 			keys := make([]string, 0, len(m))
 			for k := range m {
 				keys = append(keys, k)
@@ -160,12 +188,15 @@ func isScalar(v any) bool {
 	return true
 }
 
+// cellEscaper keeps one value in one cell of a tab-separated or table row.
+var cellEscaper = strings.NewReplacer("\t", `\t`, "\n", `\n`, "\r", `\r`)
+
 func scalarText(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
 	case string:
-		return x
+		return cellEscaper.Replace(x)
 	case float64, bool:
 		return fmt.Sprint(x)
 	}

@@ -26,6 +26,9 @@ func TestPrintResultFormats(t *testing.T) {
 		{"tsv", "[?status=='Failed'].name", "b\n"},
 		{"table", "", "Name\n----\na\nb\n"},
 		{"table", "[].{n:name,s:status}", "n  s\n-  -\na  Completed\nb  Failed\n"},
+		{"tsv", "[].[name,status]", "a\tCompleted\nb\tFailed\n"},
+		{"none", "", ""},
+		{"jsonc", "[0].name", "\"a\"\n"},
 	}
 	for _, tt := range tests {
 		g := &globalOptions{output: tt.output, query: tt.query}
@@ -44,7 +47,7 @@ func TestPrintResultBadInput(t *testing.T) {
 		output, query string
 		want          string
 	}{
-		{"xml", "", `--output "xml" is not a format; use json, yaml, table or tsv`},
+		{"xml", "", `--output "xml" is not a format; use json, yaml, table, tsv or none`},
 		{"json", "[?", `--query "[?" is not a valid JMESPath expression: SyntaxError: Incomplete expression`},
 	}
 	for _, tt := range tests {

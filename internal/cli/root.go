@@ -60,6 +60,9 @@ func NewRootCmd(streams Streams) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%v", err)
 	})
+	// Output flags are checked before a command does anything, so that a typo in -o never
+	// follows a change already made.
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return g.checkOutput() }
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.server, "server", "", "URL of the berth server (default: $BERTH_SERVER, or the server started from $BERTH_HOME on this machine)")
 	pf.StringVarP(&g.resourceGroup, "resource-group", "g", "", "resource group (accepted for az compatibility; recorded with clusters)")
@@ -78,5 +81,5 @@ func NewRootCmd(streams Streams) *cobra.Command {
 
 // addMLCommands adds the commands of the `az ml` group to parent.
 func addMLCommands(parent *cobra.Command, g *globalOptions) {
-	parent.AddCommand(newJobCmd(g), newComputeCmd(g))
+	parent.AddCommand(newJobCmd(g), newComputeCmd(g), newModelCmd(g), newEndpointCmd(g), newDeploymentCmd(g))
 }

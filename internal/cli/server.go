@@ -15,12 +15,14 @@ import (
 
 type serverOptions struct {
 	listen        string
+	routerListen  string
 	home          string
 	workspace     string
 	maxConcurrent int
 	python        string
 	runtime       string
 	grace         time.Duration
+	maxBody       int64
 }
 
 func newServerCmd(g *globalOptions) *cobra.Command {
@@ -34,12 +36,14 @@ func newServerCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the workspace API")
+	f.StringVar(&o.routerListen, "router-listen", "127.0.0.1:8081", "address of the scoring router of the local compute's endpoints")
 	f.StringVar(&o.home, "home", "", "data folder (default $BERTH_HOME, or ~/.berth)")
 	f.StringVar(&o.workspace, "workspace-name", "default", "name of the workspace this server holds")
 	f.IntVar(&o.maxConcurrent, "local-max-concurrent-jobs", runtime.NumCPU(), "jobs the local compute runs at once; the rest wait in Queued")
 	f.StringVar(&o.python, "local-python", local.DefaultPython(), "Python interpreter local jobs get as python and python3")
 	f.StringVar(&o.runtime, "runtime", "", "path of the berth-runtime binary (default: next to berth)")
+	f.Int64Var(&o.maxBody, "scoring-max-body-bytes", 100<<20, "largest scoring request body the router accepts (413 above)")
 	f.DurationVar(&o.grace, "cancel-grace", 10*time.Second, "time a canceled job's processes get between SIGTERM and SIGKILL")
 	return cmd
 }
@@ -47,6 +51,9 @@ func newServerCmd(g *globalOptions) *cobra.Command {
 func (o *serverOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if o.maxConcurrent < 1 {
 		return usageErrorf("--local-max-concurrent-jobs must be at least 1, not %d", o.maxConcurrent)
+	}
+	if o.maxBody < 1 {
+		return usageErrorf("--scoring-max-body-bytes must be at least 1, not %d", o.maxBody)
 	}
 	if o.grace <= 0 {
 		return usageErrorf("--cancel-grace must be positive, not %s", o.grace)
@@ -63,7 +70,7 @@ func (o *serverOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	}
 	log := slog.New(slog.NewTextHandler(g.streams.Err, nil))
 	return server.Run(cmd.Context(), server.Options{
-		Home: o.home, Listen: o.listen, Workspace: o.workspace, MaxConcurrent: o.maxConcurrent,
-		Python: o.python, Runtime: o.runtime, Grace: o.grace,
+		Home: o.home, Listen: o.listen, RouterListen: o.routerListen, Workspace: o.workspace, MaxConcurrent: o.maxConcurrent,
+		Python: o.python, Runtime: o.runtime, Grace: o.grace, MaxScoringBody: o.maxBody,
 	}, log, nil)
 }

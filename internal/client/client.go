@@ -135,23 +135,11 @@ func (c *Client) GetJob(ctx context.Context, name string) (*v1.Job, error) {
 
 // ListJobs returns up to max jobs, newest first, following pages; max 0 means all.
 func (c *Client) ListJobs(ctx context.Context, max int) ([]v1.Job, error) {
-	jobs := []v1.Job{}
 	path := "/api/v1/jobs"
 	if max > 0 {
 		path += "?limit=" + strconv.Itoa(min(max, 1000))
 	}
-	for path != "" {
-		var page v1.List[v1.Job]
-		if err := c.getJSON(ctx, path, &page); err != nil {
-			return nil, err
-		}
-		jobs = append(jobs, page.Value...)
-		if max > 0 && len(jobs) >= max {
-			return jobs[:max], nil
-		}
-		path = page.NextLink
-	}
-	return jobs, nil
+	return listAll[v1.Job](ctx, c, path, max)
 }
 
 // CancelJob asks the server to cancel a job.
@@ -168,26 +156,12 @@ type Upload struct {
 
 // CreateJob submits a job with its uploads in one request; progress, when set, is told how
 // many bytes of file content have been sent.
-func (c *Client) CreateJob(ctx context.Context, req v1.JobCreateRequest, uploads []Upload, progress func(n int64)) (*v1.Job, error) {
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		pw.CloseWithError(writeJobBody(mw, req, uploads, progress))
-	}()
-	resp, err := c.request(ctx, http.MethodPost, "/api/v1/jobs", pr, mw.FormDataContentType())
-	pr.Close()
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
+func (c *Client) CreateJob(ctx context.Context, req v1.SpecRequest, uploads []Upload, progress func(n int64)) (*v1.Job, error) {
 	var job v1.Job
-	if err := json.NewDecoder(resp.Body).Decode(&job); err != nil {
-		return nil, fmt.Errorf("decoding the created job: %w", err)
-	}
-	return &job, nil
+	return &job, c.postMultipart(ctx, http.MethodPost, "/api/v1/jobs", req, uploads, progress, &job)
 }
 
-func writeJobBody(mw *multipart.Writer, req v1.JobCreateRequest, uploads []Upload, progress func(int64)) error {
+func writeJobBody(mw *multipart.Writer, req v1.SpecRequest, uploads []Upload, progress func(int64)) error {
 	w, err := mw.CreateFormField("spec")
 	if err != nil {
 		return err

@@ -49,7 +49,7 @@ func (e *Executor) execute(ctx context.Context, name string, a *activeJob) (fina
 	// A cancel that arrived while the job was being prepared ends it here, before it runs.
 	select {
 	case <-a.cancel:
-		return true
+		return true // finalize sees CancelRequested and no exit record: Canceled
 	default:
 	}
 	cmd, err := e.launch(dir)
@@ -196,7 +196,10 @@ func locked(dir string) bool {
 // finalize records how a job whose runtime has exited ended: it keeps the outputs and the
 // log in the artifact store, sets the final state and removes the job's folder. It is
 // idempotent, so a server that dies halfway does it again after restarting.
-func (e *Executor) finalize(ctx context.Context, name string) {
+//
+// missing says why there may be no exit record: the server restarted, or the runtime died
+// under a running server.
+func (e *Executor) finalize(ctx context.Context, name string, missing missingExit) {
 	log := e.log.With("job", name)
 	dir := e.JobDir(name)
 	var exit jobrun.ExitStatus
@@ -205,6 +208,11 @@ func (e *Executor) finalize(ctx context.Context, name string) {
 		log.Error("reading exit status", "error", exitErr)
 	}
 	hasExit := exitErr == nil
+	if !hasExit {
+		// The runtime died without stopping the job's processes: they must not run on
+		// outside the concurrency limit.
+		signalRuntime(dir, syscall.SIGKILL, true)
+	}
 
 	job, err := e.store.UpdateJob(ctx, name, func(j *v1.Job) error {
 		if j.Status != v1.JobCancelRequested && !j.Status.Terminal() {
@@ -227,7 +235,7 @@ func (e *Executor) finalize(ctx context.Context, name string) {
 		log.Error("keeping log", "error", err)
 	}
 
-	status, jerr := endState(job.Status == v1.JobCancelRequested, hasExit, exit)
+	status, jerr := endState(job.Status == v1.JobCancelRequested, hasExit, exit, missing)
 	if !e.finishWith(ctx, name, status, jerr, exitOrNil(hasExit, &exit)) {
 		return
 	}
@@ -244,13 +252,16 @@ func exitOrNil(ok bool, exit *jobrun.ExitStatus) *jobrun.ExitStatus {
 }
 
 // endState maps how the runtime ended to the job's final state.
-func endState(cancelRequested, hasExit bool, exit jobrun.ExitStatus) (v1.JobStatus, *v1.JobError) {
+func endState(cancelRequested, hasExit bool, exit jobrun.ExitStatus, missing missingExit) (v1.JobStatus, *v1.JobError) {
 	switch {
 	case cancelRequested || hasExit && exit.Reason == jobrun.ReasonCanceled:
 		return v1.JobCanceled, &v1.JobError{Code: v1.ErrCodeCanceled, Message: "the job was canceled"}
-	case !hasExit:
+	case !hasExit && missing == serverRestarted:
 		return v1.JobFailed, &v1.JobError{Code: v1.ErrCodeServerRestart,
 			Message: "server restarted while the job was running, and the job's runtime had stopped without recording how the job ended"}
+	case !hasExit:
+		return v1.JobFailed, &v1.JobError{Code: v1.ErrCodeSystem,
+			Message: "the job's runtime (berth-runtime) stopped without recording how the job ended (was it killed?); the job's processes were stopped"}
 	case exit.Reason == jobrun.ReasonTimeout:
 		return v1.JobFailed, &v1.JobError{Code: v1.ErrCodeTimeout,
 			Message: "the job ran longer than its limits.timeout and was stopped"}
@@ -264,6 +275,14 @@ func endState(cancelRequested, hasExit bool, exit jobrun.ExitStatus) (v1.JobStat
 		return v1.JobFailed, &v1.JobError{Code: v1.ErrCodeNonZeroExit, Message: msg}
 	}
 }
+
+// missingExit says why a job may have no exit record when it is finalized.
+type missingExit int
+
+const (
+	runtimeDied missingExit = iota
+	serverRestarted
+)
 
 // finishWith sets a final state, and reports whether it was written.
 func (e *Executor) finishWith(ctx context.Context, name string, status v1.JobStatus, jerr *v1.JobError, exit *jobrun.ExitStatus) bool {

@@ -204,7 +204,7 @@ func (e *Executor) schedule() {
 				ended := e.execute(e.ctx, name, a)
 				e.release(name)
 				if ended {
-					e.finalize(e.ctx, name)
+					e.finalize(e.ctx, name, runtimeDied)
 				}
 			}()
 		}

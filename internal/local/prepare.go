@@ -98,7 +98,7 @@ func (e *Executor) prepareInput(ctx context.Context, job, name string, in v1.Job
 			return "", false, err
 		}
 	case strings.HasPrefix(in.Path, "azureml://jobs/"):
-		src, out, ok := parseJobOutputRef(in.Path)
+		src, out, ok := ParseJobOutputRef(in.Path)
 		if !ok {
 			return "", false, fmt.Errorf("%s is not of the form azureml://jobs/<job>/outputs/<output>", in.Path)
 		}
@@ -121,8 +121,8 @@ func (e *Executor) prepareInput(ctx context.Context, job, name string, in v1.Job
 	return filepath.Join(folder, entries[0].Name()), true, nil
 }
 
-// parseJobOutputRef splits azureml://jobs/<job>/outputs/<output>.
-func parseJobOutputRef(ref string) (job, output string, ok bool) {
+// ParseJobOutputRef splits azureml://jobs/<job>/outputs/<output>.
+func ParseJobOutputRef(ref string) (job, output string, ok bool) {
 	parts := strings.Split(strings.TrimPrefix(ref, "azureml://jobs/"), "/")
 	if len(parts) != 3 || parts[1] != "outputs" || parts[0] == "" || parts[2] == "" {
 		return "", "", false

@@ -60,17 +60,21 @@ func TestRankEnvironments(t *testing.T) {
 }
 
 func TestEndState(t *testing.T) {
-	status, jerr := endState(false, false, jobExit(""))
+	status, jerr := endState(false, false, jobExit(""), serverRestarted)
 	if status != v1.JobFailed || jerr.Code != v1.ErrCodeServerRestart {
-		t.Errorf("no exit record: %s %+v", status, jerr)
+		t.Errorf("no exit record after a restart: %s %+v", status, jerr)
 	}
-	if status, _ := endState(true, false, jobExit("")); status != v1.JobCanceled {
+	status, jerr = endState(false, false, jobExit(""), runtimeDied)
+	if status != v1.JobFailed || jerr.Code != v1.ErrCodeSystem {
+		t.Errorf("no exit record from a live server: %s %+v", status, jerr)
+	}
+	if status, _ := endState(true, false, jobExit(""), runtimeDied); status != v1.JobCanceled {
 		t.Errorf("canceled without record: %s", status)
 	}
-	if status, jerr := endState(false, true, jobExit("timeout")); status != v1.JobFailed || jerr.Code != v1.ErrCodeTimeout {
+	if status, jerr := endState(false, true, jobExit("timeout"), runtimeDied); status != v1.JobFailed || jerr.Code != v1.ErrCodeTimeout {
 		t.Errorf("timeout: %s %+v", status, jerr)
 	}
-	if status, jerr := endState(false, true, jobExit("completed")); status != v1.JobCompleted || jerr != nil {
+	if status, jerr := endState(false, true, jobExit("completed"), runtimeDied); status != v1.JobCompleted || jerr != nil {
 		t.Errorf("completed: %s %+v", status, jerr)
 	}
 }

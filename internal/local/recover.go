@@ -36,7 +36,7 @@ func (e *Executor) recover(ctx context.Context) error {
 			e.reattach(ctx, job.Name, dir)
 		case exists(filepath.Join(dir, jobrun.ExitFile)):
 			e.wg.Add(1)
-			go func() { defer e.wg.Done(); e.finalize(ctx, job.Name) }()
+			go func() { defer e.wg.Done(); e.finalize(ctx, job.Name, serverRestarted) }()
 		case job.Status == v1.JobStarting || job.Status == v1.JobPreparing:
 			// Its command never started: preparing again is safe.
 			if _, err := e.store.UpdateJob(ctx, job.Name, func(j *v1.Job) error {
@@ -48,7 +48,7 @@ func (e *Executor) recover(ctx context.Context) error {
 			requeue = append(requeue, job.Name)
 		default:
 			e.wg.Add(1)
-			go func() { defer e.wg.Done(); e.finalize(ctx, job.Name) }()
+			go func() { defer e.wg.Done(); e.finalize(ctx, job.Name, serverRestarted) }()
 		}
 	}
 	e.mu.Lock()
@@ -74,7 +74,7 @@ func (e *Executor) reattach(ctx context.Context, name, dir string) {
 		ended := e.wait(ctx, dir, a, e.pollExit(ctx, dir), signal)
 		e.release(name)
 		if ended {
-			e.finalize(ctx, name)
+			e.finalize(ctx, name, runtimeDied)
 		}
 	}()
 }

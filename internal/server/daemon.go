@@ -13,11 +13,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"berth/internal/artifacts"
 	"berth/internal/jobrun"
 	"berth/internal/local"
+	"berth/internal/router"
+	"berth/internal/secrets"
 	"berth/internal/store"
 )
 
@@ -32,17 +35,21 @@ const (
 type Options struct {
 	Home          string
 	Listen        string
+	RouterListen  string
 	Workspace     string
 	MaxConcurrent int
 	Python        string
 	Runtime       string
 	Grace         time.Duration
+	// MaxScoringBody bounds a scoring request's body at the router.
+	MaxScoringBody int64
 }
 
 // Address is the content of AddressFile.
 type Address struct {
-	URL string `json:"url"`
-	PID int    `json:"pid"`
+	URL       string `json:"url"`
+	RouterURL string `json:"router_url"`
+	PID       int    `json:"pid"`
 }
 
 // Run serves the workspace until ctx ends, then shuts down cleanly: it stops taking
@@ -51,6 +58,11 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, ready func(url str
 	if err := os.MkdirAll(opts.Home, 0o700); err != nil {
 		return fmt.Errorf("creating data folder %s: %w", opts.Home, err)
 	}
+	unlock, err := lockHome(opts.Home)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	token, err := LoadOrCreateToken(opts.Home)
 	if err != nil {
 		return err
@@ -72,33 +84,63 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, ready func(url str
 	if err != nil {
 		return err
 	}
+	box, err := secrets.LoadOrCreate(opts.Home)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s (change it with --listen): %w", opts.Listen, err)
 	}
+	defer ln.Close()
+	rln, err := net.Listen("tcp", opts.RouterListen)
+	if err != nil {
+		return fmt.Errorf("listening for scoring requests on %s (change it with --router-listen): %w", opts.RouterListen, err)
+	}
+	defer rln.Close()
 	if err := exec.Start(ctx); err != nil {
-		ln.Close()
 		return err
 	}
 	defer exec.Shutdown()
 
-	srv := &Server{Workspace: opts.Workspace, Token: token, Store: st, Artifacts: arts, Local: exec, Log: log}
+	rt := router.New(log.With("component", "router"), func(token, endpoint string) bool {
+		return box.VerifyToken(token, endpoint, time.Now())
+	})
+	if opts.MaxScoringBody > 0 {
+		rt.MaxBodyBytes = opts.MaxScoringBody
+	}
+	serving := local.NewServing(local.ServingConfig{
+		Dir: filepath.Join(opts.Home, "deployments"), BinDir: filepath.Join(opts.Home, "local", "bin"),
+		Runtime: opts.Runtime,
+	}, st, arts, log)
+	url, routerURL := "http://"+ln.Addr().String(), "http://"+rln.Addr().String()
+	srv := &Server{Workspace: opts.Workspace, Token: token, Store: st, Artifacts: arts, Local: exec,
+		Serving: serving, Router: rt, RouterURL: routerURL, Box: box, Log: log}
+	serving.OnChange = func(endpoint string) { srv.syncRoute(context.Background(), endpoint) }
+	if err := serving.Start(ctx); err != nil {
+		return err
+	}
+	defer serving.Shutdown()
+	if err := srv.SyncAllRoutes(ctx); err != nil {
+		return err
+	}
+
 	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer endRequests()
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return reqCtx }}
+	rs := &http.Server{Handler: rt.Handler(), ReadHeaderTimeout: 10 * time.Second}
 
-	url := "http://" + ln.Addr().String()
-	if err := jobrun.WriteJSON(filepath.Join(opts.Home, AddressFile), Address{URL: url, PID: os.Getpid()}); err != nil {
-		ln.Close()
+	if err := jobrun.WriteJSON(filepath.Join(opts.Home, AddressFile), Address{URL: url, RouterURL: routerURL, PID: os.Getpid()}); err != nil {
 		return err
 	}
 	log.Info("berth server listening", "url", url, "home", opts.Home, "workspace", opts.Workspace)
 	if ready != nil {
 		ready(url)
 	}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- hs.Serve(ln) }()
+	go func() { served <- rs.Serve(rln) }()
 	select {
 	case err := <-served:
 		return err
@@ -108,10 +150,7 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, ready func(url str
 	endRequests() // ends log streams, which would otherwise hold Shutdown open
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
-	}
-	return nil
+	return errors.Join(hs.Shutdown(shutCtx), rs.Shutdown(shutCtx))
 }
 
 // LoadOrCreateToken returns the admin token of the data folder home, creating it with mode
@@ -139,4 +178,23 @@ func LoadOrCreateToken(home string) (string, error) {
 		return "", err
 	}
 	return token, nil
+}
+
+// lockHome makes sure one server at a time uses a data folder: two would run the same
+// queued jobs twice. The lock goes with the process, however it ends.
+func lockHome(home string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(home, "server.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("locking data folder %s: %w", home, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		holder := "another berth server"
+		var addr Address
+		if jobrun.ReadJSON(filepath.Join(home, AddressFile), &addr) == nil && addr.PID > 0 {
+			holder = fmt.Sprintf("the berth server with pid %d (%s)", addr.PID, addr.URL)
+		}
+		return nil, fmt.Errorf("data folder %s is in use by %s; stop that server, or give this one another data folder with --home or BERTH_HOME", home, holder)
+	}
+	return func() { f.Close() }, nil
 }

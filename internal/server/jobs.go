@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -11,7 +12,6 @@ import (
 	"math/big"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -28,7 +28,7 @@ import (
 // maxSpecBytes bounds the spec part of a job upload.
 const maxSpecBytes = 4 << 20
 
-// createJob takes a multipart body: the JobCreateRequest as part "spec", then one tar stream
+// createJob takes a multipart body: the SpecRequest as part "spec", then one tar stream
 // per local path the job names. The job is validated before anything is stored, and nothing
 // is left behind when a later step fails.
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request) error {
@@ -50,7 +50,13 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) error {
 	if spec.Name == "" {
 		spec.Name = generateName()
 	}
-	release, err := s.reserve(r.Context(), spec.Name)
+	release, err := s.reserve("job "+spec.Name, func() error {
+		_, err := s.Store.GetJob(r.Context(), spec.Name)
+		if err == nil {
+			return conflict("job %s already exists; choose another name with --name", spec.Name)
+		}
+		return notFoundOK(err)
+	})
 	if err != nil {
 		return err
 	}
@@ -75,7 +81,8 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func readSpecPart(mr *multipart.Reader) (*v1.JobCreateRequest, error) {
+// readSpecPart reads the first part of a multipart upload, which must be the "spec" part.
+func readSpecPart(mr *multipart.Reader) (*v1.SpecRequest, error) {
 	part, err := mr.NextPart()
 	if err != nil {
 		return nil, badRequest("the body has no \"spec\" part: %v", err)
@@ -84,18 +91,23 @@ func readSpecPart(mr *multipart.Reader) (*v1.JobCreateRequest, error) {
 	if part.FormName() != "spec" {
 		return nil, badRequest("the first part of the body must be \"spec\", not %q", part.FormName())
 	}
-	data, err := io.ReadAll(io.LimitReader(part, maxSpecBytes+1))
+	return decodeSpecRequest(part)
+}
+
+// decodeSpecRequest decodes a SpecRequest, refusing unknown fields.
+func decodeSpecRequest(r io.Reader) (*v1.SpecRequest, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxSpecBytes+1))
 	if err != nil {
-		return nil, badRequest("reading the spec part: %v", err)
+		return nil, badRequest("reading the spec: %v", err)
 	}
 	if len(data) > maxSpecBytes {
-		return nil, badRequest("the spec part is larger than %d bytes", maxSpecBytes)
+		return nil, badRequest("the spec is larger than %d bytes", maxSpecBytes)
 	}
-	var req v1.JobCreateRequest
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	var req v1.SpecRequest
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return nil, badRequest("the spec part is not a valid job create request: %v", err)
+		return nil, badRequest("the spec part is not a valid request: %v", err)
 	}
 	return &req, nil
 }
@@ -127,20 +139,20 @@ func (s *Server) checkReferences(ctx context.Context, spec *v1.JobSpec) error {
 	return nil
 }
 
-// reserve claims a job name for the length of one create request.
-func (s *Server) reserve(ctx context.Context, name string) (func(), error) {
+// reserve claims a resource name (such as "job x") for the length of one create request, so
+// that two uploads under one name never write into the same artifact folder. check, run
+// under the claim, fails when the resource exists.
+func (s *Server) reserve(name string, check func() error) (func(), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.creating == nil {
 		s.creating = map[string]bool{}
 	}
 	if s.creating[name] {
-		return nil, conflict("job %s is being created by another request; choose another name with --name", name)
+		return nil, conflict("%s is being created by another request; wait for it, or choose another name", name)
 	}
-	if _, err := s.Store.GetJob(ctx, name); err == nil {
-		return nil, conflict("job %s already exists; choose another name with --name", name)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, internal(err)
+	if err := check(); err != nil {
+		return nil, err
 	}
 	s.creating[name] = true
 	return func() {
@@ -156,36 +168,57 @@ func (s *Server) receiveUploads(ctx context.Context, mr *multipart.Reader, job *
 	for _, lp := range jobspec.LocalPaths(&job.JobSpec) {
 		want[lp.Part] = lp.Path
 	}
+	got, err := s.receiveParts(ctx, mr, want, func(part string) string { return local.UploadPrefix(job.Name, part) })
+	if err != nil {
+		return err
+	}
+	return requireParts(want, got)
+}
+
+// receiveParts unpacks each tar part that follows the spec into the artifact store under
+// prefix(part). want maps the parts expected to the paths they came from.
+func (s *Server) receiveParts(ctx context.Context, mr *multipart.Reader, want map[string]string, prefix func(string) string) (map[string]bool, error) {
 	got := map[string]bool{}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			break
+			return got, nil
 		}
 		if err != nil {
-			return badRequest("reading the upload: %v", err)
+			return nil, badRequest("reading the upload: %v", err)
 		}
 		name := part.FormName()
 		if _, ok := want[name]; !ok || got[name] {
 			part.Close()
-			return badRequest("unexpected upload part %q; the job's local paths are: %s", name, strings.Join(sortedKeys(want), ", "))
+			return nil, badRequest("unexpected upload part %q; the local paths are: %s", name, listOrNone(sortedKeys(want)))
 		}
 		got[name] = true
-		n, err := archive.ToStore(ctx, part, s.Artifacts, local.UploadPrefix(job.Name, name))
+		n, err := archive.ToStore(ctx, part, s.Artifacts, prefix(name))
 		part.Close()
 		if err != nil {
-			return badRequest("upload part %q: %v", name, err)
+			return nil, badRequest("upload part %q: %v", name, err)
 		}
 		if n == 0 && name != "code" {
-			return badRequest("%s: %s is empty; an input folder must hold at least one file", name, want[name])
+			return nil, badRequest("%s: %s is empty; it must hold at least one file", name, want[name])
 		}
 	}
+}
+
+// requireParts fails when a wanted part was not uploaded.
+func requireParts(want map[string]string, got map[string]bool) error {
 	for _, name := range sortedKeys(want) {
 		if !got[name] {
 			return badRequest("%s: local path %s was not uploaded; send it as a tar stream in the multipart part %q", name, want[name], name)
 		}
 	}
 	return nil
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
@@ -209,32 +242,50 @@ func (s *Server) job(ctx context.Context, name string) (*v1.Job, error) {
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
+	page, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	jobs, next, err := s.Store.ListJobs(r.Context(), page)
+	if err != nil {
+		return listError(err, page)
+	}
+	writeJSON(w, http.StatusOK, v1.List[v1.Job]{Value: jobs, NextLink: nextLink("/api/v1/jobs", r, next, page)})
+	return nil
+}
+
+// pageOf reads the limit and page_token of a list request.
+func pageOf(r *http.Request) (store.Page, error) {
 	q := r.URL.Query()
 	page := store.Page{Token: q.Get("page_token")}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > store.MaxLimit {
-			return badRequest("limit must be a whole number from 1 to %d, not %q", store.MaxLimit, l)
+			return page, badRequest("limit must be a whole number from 1 to %d, not %q", store.MaxLimit, l)
 		}
 		page.Limit = n
 	}
-	jobs, next, err := s.Store.ListJobs(r.Context(), page)
+	return page, nil
+}
+
+func listError(err error, page store.Page) error {
 	if errors.Is(err, store.ErrBadToken) {
 		return badRequest("page_token %q is not one this server gave; start again without it", page.Token)
 	}
-	if err != nil {
-		return internal(err)
+	return internal(err)
+}
+
+// nextLink is the path of the page after this one, or "" at the end.
+func nextLink(path string, r *http.Request, next string, page store.Page) string {
+	if next == "" {
+		return ""
 	}
-	list := v1.List[v1.Job]{Value: jobs}
-	if next != "" {
-		v := url.Values{"page_token": {next}}
-		if page.Limit > 0 {
-			v.Set("limit", strconv.Itoa(page.Limit))
-		}
-		list.NextLink = "/api/v1/jobs?" + v.Encode()
+	q := r.URL.Query()
+	q.Set("page_token", next)
+	if page.Limit > 0 {
+		q.Set("limit", strconv.Itoa(page.Limit))
 	}
-	writeJSON(w, http.StatusOK, list)
-	return nil
+	return path + "?" + q.Encode()
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {

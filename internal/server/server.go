@@ -16,6 +16,8 @@ import (
 	v1 "berth/api/v1"
 	"berth/internal/artifacts"
 	"berth/internal/local"
+	"berth/internal/router"
+	"berth/internal/secrets"
 	"berth/internal/store"
 	"berth/internal/version"
 )
@@ -27,6 +29,11 @@ type Server struct {
 	Store     store.Store
 	Artifacts artifacts.Store
 	Local     *local.Executor
+	Serving   *local.Serving
+	Router    *router.Router
+	// RouterURL is where the router listens; scoring URIs start with it.
+	RouterURL string
+	Box       *secrets.Box
 	Log       *slog.Logger
 	// Now is the clock; LogPoll is how often a followed log is read again.
 	Now     func() time.Time
@@ -61,6 +68,24 @@ func (s *Server) Handler() http.Handler {
 	handle("POST /api/v1/jobs/{name}/cancel", s.cancelJob)
 	handle("GET /api/v1/jobs/{name}/logs", s.jobLogs)
 	handle("GET /api/v1/jobs/{name}/outputs/{output}", s.jobOutput)
+	handle("POST /api/v1/models", s.createModel)
+	handle("GET /api/v1/models", s.listModels)
+	handle("GET /api/v1/models/{name}", s.getModel)
+	handle("GET /api/v1/models/{name}/versions/{version}", s.getModel)
+	handle("GET /api/v1/models/{name}/versions/{version}/download", s.downloadModel)
+	handle("POST /api/v1/endpoints", s.createEndpoint)
+	handle("GET /api/v1/endpoints", s.listEndpoints)
+	handle("GET /api/v1/endpoints/{name}", s.getEndpoint)
+	handle("PUT /api/v1/endpoints/{name}", s.updateEndpoint)
+	handle("DELETE /api/v1/endpoints/{name}", s.deleteEndpoint)
+	handle("GET /api/v1/endpoints/{name}/credentials", s.getCredentials)
+	handle("POST /api/v1/endpoints/{name}/regenerate-keys", s.regenerateKeys)
+	handle("POST /api/v1/endpoints/{endpoint}/deployments", s.createDeployment)
+	handle("GET /api/v1/endpoints/{endpoint}/deployments", s.listDeployments)
+	handle("GET /api/v1/endpoints/{endpoint}/deployments/{name}", s.getDeployment)
+	handle("PUT /api/v1/endpoints/{endpoint}/deployments/{name}", s.updateDeployment)
+	handle("DELETE /api/v1/endpoints/{endpoint}/deployments/{name}", s.deleteDeployment)
+	handle("GET /api/v1/endpoints/{endpoint}/deployments/{name}/logs", s.deploymentLogs)
 	mux.Handle("/api/", s.authenticated(func(w http.ResponseWriter, r *http.Request) error {
 		return notFound("no API route %s %s; see ARCHITECTURE.md for the routes", r.Method, r.URL.Path)
 	}))

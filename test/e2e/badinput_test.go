@@ -88,7 +88,7 @@ func TestCLIConventions(t *testing.T) {
 		{[]string{"job", "download", "-n", "conv", "--output-name", "nope"}, 3, "", "ERROR: job conv has no output named \"nope\"; its outputs are: default\n"},
 		{[]string{"compute", "list", "-o", "table"}, 0, "Name   Type   State\n----   ----   -----\nlocal  local  Succeeded\n", ""},
 		{[]string{"compute", "show", "-n", "gpu"}, 3, "", "ERROR: compute \"gpu\" not found; this workspace has: local (see berth compute list)\n"},
-		{[]string{"job", "list", "-o", "xml"}, 2, "", "ERROR: --output \"xml\" is not a format; use json, yaml, table or tsv\n"},
+		{[]string{"job", "list", "-o", "xml"}, 2, "", "ERROR: --output \"xml\" is not a format; use json, yaml, table, tsv or none\n"},
 	}
 	for _, tt := range tests {
 		r := w.berth(dir, tt.args...)
@@ -136,7 +136,7 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		{"spec is not the first part", "POST", "/api/v1/jobs", "", func() (io.Reader, string) { return multipartBody([2]string{"code", "x"}) }, 400,
 			`the first part of the body must be "spec", not "code"`},
 		{"unknown spec field", "POST", "/api/v1/jobs", "", func() (io.Reader, string) { return multipartBody([2]string{"spec", `{"yml":"x"}`}) }, 400,
-			`the spec part is not a valid job create request: json: unknown field "yml"`},
+			`the spec part is not a valid request: json: unknown field "yml"`},
 		{"local input not uploaded", "POST", "/api/v1/jobs", "", func() (io.Reader, string) {
 			return multipartBody([2]string{"spec", `{"yaml":"command: cat ${{inputs.d}}\ninputs:\n  d:\n    type: uri_file\n    path: d.csv\n"}`})
 		}, 400, `inputs.d: local path d.csv was not uploaded; send it as a tar stream in the multipart part "inputs.d"`},

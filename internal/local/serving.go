@@ -1,0 +1,532 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	v1 "berth/api/v1"
+	"berth/internal/archive"
+	"berth/internal/artifacts"
+	"berth/internal/jobrun"
+	"berth/internal/store"
+)
+
+// ServingConfig says how the local compute runs online deployments.
+type ServingConfig struct {
+	// Dir holds one folder per deployment generation.
+	Dir     string
+	BinDir  string
+	Runtime string
+	// ReadyPoll is how often a starting instance's /ready is checked.
+	ReadyPoll time.Duration
+	// RestartBackoff is the first wait before restarting an instance that exited; it doubles
+	// up to a minute.
+	RestartBackoff time.Duration
+	Now            func() time.Time
+}
+
+// Serving runs the online deployments of the local compute: instance_count `berth-runtime
+// score` processes per deployment, restarted when they exit. A create or update starts a new
+// generation of instances; the previous one serves until the new one is ready.
+type Serving struct {
+	cfg       ServingConfig
+	store     store.Store
+	artifacts artifacts.Store
+	log       *slog.Logger
+	// OnChange is called after an endpoint's deployments changed state or instances.
+	OnChange func(endpoint string)
+
+	spawns chan spawnRequest
+
+	mu   sync.Mutex
+	runs map[string]*generation // by endpoint/deployment: the generation serving, or starting
+	// next holds a generation that is starting while an older one serves.
+	next map[string]*generation
+	ctx  context.Context
+	wg   sync.WaitGroup
+}
+
+// generation is one create or update of a deployment and its instances.
+type generation struct {
+	spec      v1.OnlineDeployment
+	dir       string
+	cancel    context.CancelFunc
+	instances []*instance
+}
+
+// instance is one scoring host process.
+type instance struct {
+	name  string
+	url   string
+	log   string
+	mu    sync.Mutex
+	ready bool
+	since time.Time
+}
+
+func (i *instance) setReady(ready bool, now time.Time) bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	changed := i.ready != ready
+	i.ready, i.since = ready, now
+	return changed
+}
+
+func (i *instance) state() (bool, time.Time) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.ready, i.since
+}
+
+// NewServing returns the local deployment supervisor; Start brings back stored deployments.
+func NewServing(cfg ServingConfig, st store.Store, arts artifacts.Store, log *slog.Logger) *Serving {
+	if cfg.ReadyPoll <= 0 {
+		cfg.ReadyPoll = 100 * time.Millisecond
+	}
+	if cfg.RestartBackoff <= 0 {
+		cfg.RestartBackoff = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Serving{cfg: cfg, store: st, artifacts: arts, log: log, OnChange: func(string) {},
+		runs: map[string]*generation{}, next: map[string]*generation{}, spawns: make(chan spawnRequest)}
+}
+
+func key(endpoint, name string) string { return endpoint + "/" + name }
+
+// Start starts every stored deployment's instances again, after stopping any that a previous
+// server left behind.
+func (s *Serving) Start(ctx context.Context) error {
+	s.ctx = ctx
+	go s.spawner()
+	deps, err := s.store.ListDeployments(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
+		s.stopLeftovers(filepath.Join(s.cfg.Dir, d.EndpointName, d.Name))
+		if err := s.Apply(ctx, d); err != nil {
+			s.log.Error("restarting deployment", "deployment", key(d.EndpointName, d.Name), "error", err)
+		}
+	}
+	return nil
+}
+
+// Shutdown stops every instance.
+func (s *Serving) Shutdown() {
+	s.mu.Lock()
+	for _, g := range s.runs {
+		g.cancel()
+	}
+	for _, g := range s.next {
+		g.cancel()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// Instances reports a deployment's instances, the serving generation's first.
+func (s *Serving) Instances(endpoint, name string) (ready []string, all []v1.Instance) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range []*generation{s.runs[key(endpoint, name)], s.next[key(endpoint, name)]} {
+		if g == nil {
+			continue
+		}
+		for _, in := range g.instances {
+			r, since := in.state()
+			all = append(all, v1.Instance{Name: in.name, URL: in.url, Ready: r, Since: since})
+			if r && g == s.runs[key(endpoint, name)] {
+				ready = append(ready, in.url)
+			}
+		}
+	}
+	return ready, all
+}
+
+// Apply starts a new generation of a deployment's instances from its stored spec. When all
+// are ready it replaces the generation that served before and the deployment is Succeeded;
+// when one cannot start, the deployment is Failed and the previous generation keeps serving.
+func (s *Serving) Apply(ctx context.Context, d v1.OnlineDeployment) error {
+	k := key(d.EndpointName, d.Name)
+	dir := filepath.Join(s.cfg.Dir, d.EndpointName, d.Name, "g"+strconv.Itoa(d.Generation))
+	if err := s.prepare(ctx, d, dir); err != nil {
+		s.fail(d, fmt.Sprintf("preparing the deployment's files: %v", err))
+		return err
+	}
+	gctx, cancel := context.WithCancel(s.ctx)
+	g := &generation{spec: d, dir: dir, cancel: cancel}
+	for i := range max(d.InstanceCount, 1) {
+		name := fmt.Sprintf("%s-%d-%d", d.Name, d.Generation, i)
+		g.instances = append(g.instances, &instance{name: name, log: filepath.Join(dir, name+".log")})
+	}
+	s.mu.Lock()
+	if old := s.next[k]; old != nil {
+		old.cancel()
+	}
+	if cur := s.runs[k]; cur == nil {
+		s.runs[k] = g
+	} else {
+		s.next[k] = g
+	}
+	s.mu.Unlock()
+	for _, in := range g.instances {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.supervise(gctx, g, in)
+		}()
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.awaitReady(gctx, g)
+	}()
+	return nil
+}
+
+// Remove stops a deployment's instances and removes its files.
+func (s *Serving) Remove(endpoint, name string) {
+	k := key(endpoint, name)
+	s.mu.Lock()
+	for _, g := range []*generation{s.runs[k], s.next[k]} {
+		if g != nil {
+			g.cancel()
+		}
+	}
+	delete(s.runs, k)
+	delete(s.next, k)
+	s.mu.Unlock()
+	// The processes end when their generation's context does; give them a moment before the
+	// folder goes.
+	time.AfterFunc(5*time.Second, func() { os.RemoveAll(filepath.Join(s.cfg.Dir, endpoint, name)) })
+}
+
+// prepare lays out a generation's folder: code/ and model/ (AZUREML_MODEL_DIR).
+func (s *Serving) prepare(ctx context.Context, d v1.OnlineDeployment, dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "model"), 0o755); err != nil {
+		return err
+	}
+	if err := archive.CopyFromStore(ctx, s.artifacts, DeploymentUploadPrefix(d, "code"), filepath.Join(dir, "code")); err != nil {
+		return err
+	}
+	modelPrefix := DeploymentUploadPrefix(d, "model")
+	if d.Model != nil && d.Model.Path == "" {
+		modelPrefix = ModelPrefix(d.Model.Name, d.Model.Version)
+	}
+	return archive.CopyFromStore(ctx, s.artifacts, modelPrefix, filepath.Join(dir, "model"))
+}
+
+// DeploymentUploadPrefix is where a deployment generation's uploads ("code", "model") live.
+func DeploymentUploadPrefix(d v1.OnlineDeployment, part string) string {
+	return fmt.Sprintf("endpoints/%s/deployments/%s/g%d/%s", d.EndpointName, d.Name, d.Generation, part)
+}
+
+// ModelPrefix is where a registered model version's files live.
+func ModelPrefix(name, version string) string { return "models/" + name + "/" + version }
+
+// supervise runs one instance until its generation ends, restarting it when it exits. An
+// init() failure (exit code 3) fails the deployment instead.
+func (s *Serving) supervise(ctx context.Context, g *generation, in *instance) {
+	backoff := s.cfg.RestartBackoff
+	for ctx.Err() == nil {
+		started := s.cfg.Now()
+		code, err := s.runInstance(ctx, g, in)
+		if s.setReady(in, false) {
+			s.OnChange(g.spec.EndpointName)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.fail(g.spec, fmt.Sprintf("starting instance %s: %v", in.name, err))
+			return
+		}
+		if code == initFailedExit {
+			msg, _ := os.ReadFile(in.log + ".termination")
+			s.fail(g.spec, fmt.Sprintf("init() of the scoring script failed in instance %s:\n%s", in.name, strings.TrimSpace(string(msg))))
+			return
+		}
+		s.log.Warn("scoring instance exited; restarting", "deployment", key(g.spec.EndpointName, g.spec.Name),
+			"instance", in.name, "exit_code", code, "backoff", backoff)
+		if s.cfg.Now().Sub(started) > time.Minute {
+			backoff = s.cfg.RestartBackoff
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, time.Minute)
+	}
+}
+
+// initFailedExit is the exit code of a scoring host whose init() raised.
+const initFailedExit = 3
+
+// runInstance starts the scoring host, marks it ready when /ready answers, and waits for it
+// to exit or for its generation to end.
+func (s *Serving) runInstance(ctx context.Context, g *generation, in *instance) (int, error) {
+	port, err := freePort()
+	if err != nil {
+		return 0, err
+	}
+	d := g.spec
+	in.url = "http://127.0.0.1:" + strconv.Itoa(port)
+	rs := d.RequestSettings
+	args := []string{"score",
+		"--script", filepath.Join(g.dir, "code", d.CodeConfiguration.ScoringScript),
+		"--code-dir", filepath.Join(g.dir, "code"),
+		"--model-dir", filepath.Join(g.dir, "model"),
+		"--workers", strconv.Itoa(max(rs.MaxConcurrentRequestsPerInstance, 1)),
+		"--host", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--request-timeout-ms", strconv.Itoa(rs.RequestTimeoutMS),
+		"--max-concurrent-requests", strconv.Itoa(max(rs.MaxConcurrentRequestsPerInstance, 1)),
+		"--max-queue-wait-ms", strconv.Itoa(rs.MaxQueueWaitMS),
+		"--termination-log", in.log + ".termination",
+	}
+	logFile, err := os.OpenFile(in.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(s.cfg.Runtime, args...)
+	cmd.Dir = filepath.Join(g.dir, "code")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	env := append(jobEnviron(), "PATH="+s.cfg.BinDir+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"PYTHONUNBUFFERED=1", "BERTH_ENDPOINT_NAME="+d.EndpointName, "BERTH_DEPLOYMENT_NAME="+d.Name)
+	for k, v := range d.EnvironmentVariables {
+		env = append(env, k+"="+v)
+	}
+	cmd.Env = env
+	// The instance dies with the server (it is restarted by the next one), so no scoring
+	// host outlives the workspace that routes to it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := s.spawn(cmd); err != nil {
+		return 0, err
+	}
+	s.recordInstance(in, cmd.Process.Pid)
+	exited := make(chan int, 1)
+	go func() { exited <- exitCodeOf(cmd.Wait()) }()
+
+	tick := time.NewTicker(s.cfg.ReadyPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case code := <-exited:
+			return code, nil
+		case <-ctx.Done():
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-exited
+			}
+			return 0, nil
+		case <-tick.C:
+			ready, _ := in.state()
+			if !ready && probeReady(ctx, in.url) {
+				if s.setReady(in, true) {
+					s.OnChange(d.EndpointName)
+				}
+			}
+		}
+	}
+}
+
+func exitCodeOf(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+func probeReady(ctx context.Context, url string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/ready", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func (s *Serving) setReady(in *instance, ready bool) bool {
+	return in.setReady(ready, s.cfg.Now().UTC())
+}
+
+// awaitReady waits until every instance of a generation is ready, then makes it the serving
+// generation and the deployment Succeeded.
+func (s *Serving) awaitReady(ctx context.Context, g *generation) {
+	tick := time.NewTicker(s.cfg.ReadyPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		all := true
+		for _, in := range g.instances {
+			if r, _ := in.state(); !r {
+				all = false
+			}
+		}
+		if !all {
+			continue
+		}
+		k := key(g.spec.EndpointName, g.spec.Name)
+		s.mu.Lock()
+		if s.next[k] == g {
+			s.runs[k].cancel()
+			s.runs[k] = g
+			delete(s.next, k)
+		}
+		s.mu.Unlock()
+		_, err := s.store.UpdateDeployment(ctx, g.spec.EndpointName, g.spec.Name, func(d *v1.OnlineDeployment) error {
+			if d.Generation == g.spec.Generation {
+				d.ProvisioningState, d.Error = v1.StateSucceeded, nil
+			}
+			return nil
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("marking deployment ready", "deployment", k, "error", err)
+		}
+		s.OnChange(g.spec.EndpointName)
+		return
+	}
+}
+
+// fail marks a deployment generation Failed and stops it; an older generation keeps serving.
+func (s *Serving) fail(d v1.OnlineDeployment, message string) {
+	k := key(d.EndpointName, d.Name)
+	s.log.Info("deployment failed", "deployment", k, "error", message)
+	s.mu.Lock()
+	for _, m := range []map[string]*generation{s.next, s.runs} {
+		if g := m[k]; g != nil && g.spec.Generation == d.Generation {
+			g.cancel()
+			delete(m, k)
+		}
+	}
+	s.mu.Unlock()
+	_, err := s.store.UpdateDeployment(context.WithoutCancel(s.ctx), d.EndpointName, d.Name, func(cur *v1.OnlineDeployment) error {
+		if cur.Generation == d.Generation {
+			cur.ProvisioningState = v1.StateFailed
+			cur.Error = &v1.JobError{Code: "DeploymentFailed", Message: message}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("marking deployment failed", "deployment", k, "error", err)
+	}
+	s.OnChange(d.EndpointName)
+}
+
+// Logs returns the last lines of the serving generation's instance logs.
+func (s *Serving) Logs(endpoint, name string, lines int) (string, error) {
+	s.mu.Lock()
+	var gens []*generation
+	for _, g := range []*generation{s.runs[key(endpoint, name)], s.next[key(endpoint, name)]} {
+		if g != nil {
+			gens = append(gens, g)
+		}
+	}
+	s.mu.Unlock()
+	var b strings.Builder
+	for _, g := range gens {
+		for _, in := range g.instances {
+			tail, err := lastLines(in.log, lines)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return "", err
+			}
+			fmt.Fprintf(&b, "==> instance %s <==\n%s", in.name, tail)
+		}
+	}
+	return b.String(), nil
+}
+
+func lastLines(path string, n int) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var ring []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		ring = append(ring, sc.Text())
+		if len(ring) > n {
+			ring = ring[1:]
+		}
+	}
+	if len(ring) == 0 {
+		return "", sc.Err()
+	}
+	return strings.Join(ring, "\n") + "\n", sc.Err()
+}
+
+// spawnRequest asks the spawner thread to start a process.
+type spawnRequest struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// spawner starts processes from one OS thread that never exits: Pdeathsig fires when the
+// thread that started a process ends, not the process, and Go may end other threads.
+func (s *Serving) spawner() {
+	runtime.LockOSThread()
+	for req := range s.spawns {
+		req.done <- req.cmd.Start()
+	}
+}
+
+func (s *Serving) spawn(cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	s.spawns <- spawnRequest{cmd: cmd, done: done}
+	return <-done
+}
+
+// recordInstance writes the instance's pid and start time, so that a server starting after a
+// crash can stop an instance the crash left running.
+func (s *Serving) recordInstance(in *instance, pid int) {
+	ticks, _ := jobrun.StartTicks(pid)
+	jobrun.WriteJSON(in.log+".pid", jobrun.Process{PID: pid, StartTicks: ticks, Groups: []int{pid}})
+}
+
+// stopLeftovers kills the instances recorded under dir that still run.
+func (s *Serving) stopLeftovers(dir string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, "g*", "*.log.pid"))
+	for _, m := range matches {
+		var p jobrun.Process
+		if jobrun.ReadJSON(m, &p) == nil && p.Alive() {
+			syscall.Kill(-p.PID, syscall.SIGKILL)
+		}
+	}
+}
