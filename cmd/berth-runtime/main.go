@@ -1,5 +1,6 @@
-// Command berth-runtime runs next to user code: `run` wraps a job's command. It imports no
-// Kubernetes, Helm or server package, so it starts in about a millisecond.
+// Command berth-runtime runs next to user code: `run` wraps a job's command and `score` serves
+// a deployment's scoring script. It imports no Kubernetes, Helm or server package, so it
+// starts in about a millisecond.
 package main
 
 import (
@@ -7,6 +8,7 @@ import (
 	"os"
 
 	"berth/internal/jobrun"
+	"berth/internal/scoring"
 	"berth/internal/version"
 )
 
@@ -14,6 +16,7 @@ const usage = `usage: berth-runtime <command>
 
 commands:
   run DIR     run the job prepared in DIR (written by the berth server) and record how it ended
+  score ...   serve a scoring script (score.py) over HTTP; berth-runtime score --help for flags
   version     print the version
 `
 
@@ -32,6 +35,8 @@ func main() {
 			fmt.Fprintln(os.Stderr, "berth-runtime run:", err)
 			os.Exit(1)
 		}
+	case "score":
+		os.Exit(scoring.Main(os.Args[2:]))
 	case "version", "--version":
 		fmt.Println("berth-runtime", version.Version)
 	case "-h", "--help", "help":

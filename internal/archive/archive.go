@@ -29,8 +29,9 @@ type File struct {
 }
 
 // Collect lists what a snapshot of root holds. A file root gives one entry named after it; a
-// folder gives its regular files, skipping what an .amlignore file, or else a .gitignore
-// file, in the folder or any folder below excludes.
+// folder gives its files, skipping what an .amlignore file, or else a .gitignore file, in
+// the folder or any folder below excludes. Symbolic links are followed (their targets are
+// packed under the link's name); a broken one is an error, not a silent gap.
 func Collect(root string) ([]File, error) {
 	info, err := os.Stat(root)
 	if err != nil {
@@ -39,25 +40,38 @@ func Collect(root string) ([]File, error) {
 	if !info.IsDir() {
 		return []File{{Name: filepath.Base(root), Path: root, Size: info.Size()}}, nil
 	}
-	var files []File
-	type rule struct {
-		dir string // slash-separated, relative to root, "" for root
-		m   *ignore.GitIgnore
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, err
 	}
-	var rules []rule
-	ignored := func(rel string, isDir bool) bool {
-		for _, r := range rules {
-			if r.dir != "" && !strings.HasPrefix(rel, r.dir+"/") {
-				continue
-			}
-			sub := strings.TrimPrefix(strings.TrimPrefix(rel, r.dir), "/")
-			if r.m.MatchesPath(sub) || (isDir && r.m.MatchesPath(sub+"/")) {
-				return true
-			}
+	return collectDir(root, "", map[string]bool{real: true})
+}
+
+// ignoreRule is an ignore file's patterns, which apply below the folder that holds it.
+type ignoreRule struct {
+	dir string // slash-separated, relative to the snapshot's root, "" for the root
+	m   *ignore.GitIgnore
+}
+
+func ignoredBy(rules []ignoreRule, rel string, isDir bool) bool {
+	for _, r := range rules {
+		if r.dir != "" && !strings.HasPrefix(rel, r.dir+"/") {
+			continue
 		}
-		return false
+		sub := strings.TrimPrefix(strings.TrimPrefix(rel, r.dir), "/")
+		if r.m.MatchesPath(sub) || (isDir && r.m.MatchesPath(sub+"/")) {
+			return true
+		}
 	}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	return false
+}
+
+// collectDir lists the files under root with names under prefix. visited holds the real
+// paths of the folders being walked, so that a link to a parent folder does not loop.
+func collectDir(root, prefix string, visited map[string]bool) ([]File, error) {
+	var files []File
+	var rules []ignoreRule
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -66,40 +80,69 @@ func Collect(root string) ([]File, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if rel != "." && ignored(rel, d.IsDir()) {
+		if rel != "." && ignoredBy(rules, rel, d.IsDir()) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if d.IsDir() {
+		name := path.Join(prefix, rel)
+		switch {
+		case d.IsDir():
 			dir := rel
 			if dir == "." {
 				dir = ""
 			}
-			for _, name := range []string{".amlignore", ".gitignore"} {
-				m, err := ignore.CompileIgnoreFile(filepath.Join(p, name))
+			for _, file := range []string{".amlignore", ".gitignore"} {
+				m, err := ignore.CompileIgnoreFile(filepath.Join(p, file))
 				if err == nil {
-					rules = append(rules, rule{dir: dir, m: m})
+					rules = append(rules, ignoreRule{dir: dir, m: m})
 					break
 				}
 				if !errors.Is(err, fs.ErrNotExist) {
-					return fmt.Errorf("reading %s: %w", filepath.Join(p, name), err)
+					return fmt.Errorf("reading %s: %w", filepath.Join(p, file), err)
 				}
 			}
-			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			linked, err := collectLink(p, name, visited)
+			if err != nil {
+				return err
+			}
+			files = append(files, linked...)
+		case d.Type().IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			files = append(files, File{Name: name, Path: p, Size: info.Size()})
 		}
-		if !d.Type().IsRegular() {
-			return nil // symlinks, sockets and devices are not part of a snapshot
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		files = append(files, File{Name: rel, Path: p, Size: info.Size()})
-		return nil
+		return nil // sockets, devices and pipes are not part of a snapshot
 	})
 	return files, err
+}
+
+// collectLink lists what a symbolic link at p points to, named name.
+func collectLink(p, name string, visited map[string]bool) ([]File, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s is a broken symbolic link; remove it, or list it in .amlignore", p)
+	}
+	if !info.IsDir() {
+		if !info.Mode().IsRegular() {
+			return nil, nil
+		}
+		return []File{{Name: name, Path: p, Size: info.Size()}}, nil
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return nil, err
+	}
+	if visited[real] {
+		return nil, fmt.Errorf("%s links to a folder that contains it; remove the link, or list it in .amlignore", p)
+	}
+	visited[real] = true
+	defer delete(visited, real)
+	return collectDir(real, name, visited)
 }
 
 // TotalSize is the sum of the files' sizes.
@@ -182,15 +225,73 @@ func each(r io.Reader, fn func(name string, mode int64, body io.Reader) error) e
 	}
 }
 
-// ToStore unpacks a tar stream into the artifact store under prefix and returns how many
-// files it held.
-func ToStore(ctx context.Context, r io.Reader, store artifacts.Store, prefix string) (int, error) {
-	n := 0
-	err := each(r, func(name string, _ int64, body io.Reader) error {
-		n++
-		return store.Put(ctx, prefix+"/"+name, body)
+// StoreTar stores a tar stream whole under key, checking every entry as it passes, and
+// returns the names of its files. A stream with a bad entry stores nothing.
+func StoreTar(ctx context.Context, r io.Reader, store artifacts.Store, key string) ([]string, error) {
+	pr, pw := io.Pipe()
+	stored := make(chan error, 1)
+	go func() {
+		err := store.Put(ctx, key, pr)
+		pr.CloseWithError(err)
+		stored <- err
+	}()
+	var names []string
+	err := each(io.TeeReader(r, pw), func(name string, _ int64, body io.Reader) error {
+		names = append(names, name)
+		_, err := io.Copy(io.Discard, body)
+		return err
 	})
-	return n, err
+	if err == nil {
+		_, err = io.Copy(pw, r) // the end-of-archive blocks the reader stops before
+	}
+	pw.CloseWithError(err)
+	if perr := <-stored; err == nil {
+		err = perr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return names, nil
+}
+
+// Names lists the files of a tar stream, checking each entry.
+func Names(r io.Reader) ([]string, error) {
+	var names []string
+	err := each(r, func(name string, _ int64, body io.Reader) error {
+		names = append(names, name)
+		return nil
+	})
+	return names, err
+}
+
+// UnpackFromStore unpacks the tar stored under key into dir.
+func UnpackFromStore(ctx context.Context, store artifacts.Store, key, dir string) error {
+	rc, err := store.Open(ctx, key)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", key, err)
+	}
+	defer rc.Close()
+	return ToDir(rc, dir)
+}
+
+// StorePrefixAsTar packs the artifacts under prefix into one tar stored under key, their
+// names under folder.
+func StorePrefixAsTar(ctx context.Context, store artifacts.Store, prefix, folder, key string) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(fromStore(ctx, pw, store, prefix, folder+"/")) }()
+	err := store.Put(ctx, key, pr)
+	pr.CloseWithError(err)
+	return err
+}
+
+// CopyKey copies one artifact.
+func CopyKey(ctx context.Context, store artifacts.Store, from, to string) error {
+	rc, err := store.Open(ctx, from)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return store.Put(ctx, to, rc)
 }
 
 // ToDir unpacks a tar stream into dir, creating it.
@@ -221,13 +322,17 @@ func writeTo(p string, mode fs.FileMode, body io.Reader) error {
 // FromStore packs the artifacts under prefix into a tar stream on w, named relative to the
 // prefix.
 func FromStore(ctx context.Context, w io.Writer, store artifacts.Store, prefix string) error {
+	return fromStore(ctx, w, store, prefix, "")
+}
+
+func fromStore(ctx context.Context, w io.Writer, store artifacts.Store, prefix, under string) error {
 	keys, err := store.List(ctx, prefix)
 	if err != nil {
 		return err
 	}
 	tw := tar.NewWriter(w)
 	for _, key := range keys {
-		if err := copyKeyToTar(ctx, tw, store, key, strings.TrimPrefix(key, prefix+"/")); err != nil {
+		if err := copyKeyToTar(ctx, tw, store, key, under+strings.TrimPrefix(key, prefix+"/")); err != nil {
 			return err
 		}
 	}
@@ -305,24 +410,4 @@ func CopyToStore(ctx context.Context, dir string, store artifacts.Store, prefix 
 		defer f.Close()
 		return store.Put(ctx, prefix+"/"+filepath.ToSlash(rel), f)
 	})
-}
-
-// CopyPrefix copies every artifact under from to the same names under to.
-func CopyPrefix(ctx context.Context, store artifacts.Store, from, to string) error {
-	keys, err := store.List(ctx, from)
-	if err != nil {
-		return err
-	}
-	for _, key := range keys {
-		rc, err := store.Open(ctx, key)
-		if err != nil {
-			return err
-		}
-		err = store.Put(ctx, to+strings.TrimPrefix(key, from), rc)
-		rc.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -72,7 +72,8 @@ func TestCollectOneFile(t *testing.T) {
 }
 
 func TestRoundTripThroughStoreAndDir(t *testing.T) {
-	src := writeTree(t, map[string]string{"a.txt": "alpha", "sub/b.txt": "beta"})
+	src := writeTree(t, map[string]string{"a.txt": "alpha", "sub/b.txt": "beta", "run.sh": "#!/bin/sh\n"})
+	os.Chmod(filepath.Join(src, "run.sh"), 0o755)
 	files, _ := Collect(src)
 	var buf bytes.Buffer
 	if err := Write(&buf, files); err != nil {
@@ -80,21 +81,28 @@ func TestRoundTripThroughStoreAndDir(t *testing.T) {
 	}
 	ctx := context.Background()
 	store := artifacts.FS{Root: t.TempDir()}
-	n, err := ToStore(ctx, &buf, store, "jobs/j/uploads/code")
-	if err != nil || n != 2 {
-		t.Fatalf("ToStore: %d, %v", n, err)
-	}
-	var packed bytes.Buffer
-	if err := FromStore(ctx, &packed, store, "jobs/j/uploads/code"); err != nil {
-		t.Fatal(err)
+	names, err := StoreTar(ctx, &buf, store, "jobs/j/uploads/code.tar")
+	if err != nil || strings.Join(names, " ") != "a.txt run.sh sub/b.txt" {
+		t.Fatalf("StoreTar: %v, %v", names, err)
 	}
 	out := t.TempDir()
-	if err := ToDir(&packed, out); err != nil {
+	if err := UnpackFromStore(ctx, store, "jobs/j/uploads/code.tar", out); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(filepath.Join(out, "sub", "b.txt"))
 	if string(got) != "beta" {
 		t.Fatalf("round trip gave %q", got)
+	}
+	if info, err := os.Stat(filepath.Join(out, "run.sh")); err != nil || info.Mode().Perm()&0o100 == 0 {
+		t.Fatalf("the executable bit was lost: %v %v", info.Mode(), err)
+	}
+	// A stream with a bad entry stores nothing.
+	bad := tarOf(t, tar.Header{Name: "ok", Typeflag: tar.TypeReg}, tar.Header{Name: "../evil", Typeflag: tar.TypeReg})
+	if _, err := StoreTar(ctx, bytes.NewReader(bad), store, "jobs/j/uploads/bad.tar"); err == nil {
+		t.Fatal("a bad stream was stored")
+	}
+	if _, err := store.Open(ctx, "jobs/j/uploads/bad.tar"); err == nil {
+		t.Fatal("a refused stream left a blob")
 	}
 }
 
@@ -157,4 +165,23 @@ func FuzzToDir(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCollectFollowsLinks(t *testing.T) {
+	dir := writeTree(t, map[string]string{"data/x.csv": "1", "real.txt": "r"})
+	os.Symlink("real.txt", filepath.Join(dir, "link.txt"))
+	os.Symlink("data", filepath.Join(dir, "datalink"))
+	files, err := Collect(dir)
+	if err != nil || names(files) != "data/x.csv datalink/x.csv link.txt real.txt" {
+		t.Fatalf("%q, %v", names(files), err)
+	}
+	os.Symlink("missing", filepath.Join(dir, "broken"))
+	if _, err := Collect(dir); err == nil || !strings.HasSuffix(err.Error(), "broken is a broken symbolic link; remove it, or list it in .amlignore") {
+		t.Fatalf("broken link: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "broken"))
+	os.Symlink(".", filepath.Join(dir, "data", "loop"))
+	if _, err := Collect(dir); err == nil || !strings.HasSuffix(err.Error(), "loop links to a folder that contains it; remove the link, or list it in .amlignore") {
+		t.Fatalf("loop: %v", err)
+	}
 }

@@ -31,15 +31,23 @@ type Store interface {
 	DeletePrefix(ctx context.Context, prefix string) error
 }
 
-// FS stores artifacts as files under Root.
+// FS stores artifacts as files under Root. A blob is written into tmpDir first and renamed
+// into place whole, so a crash leaves at most a temporary file, which Clean removes.
 type FS struct {
 	Root string
+}
+
+const tmpDir = ".tmp"
+
+// Clean removes what writes interrupted by a crash left behind. Call it before serving.
+func (s FS) Clean() error {
+	return os.RemoveAll(filepath.Join(s.Root, tmpDir))
 }
 
 // CheckKey rejects keys that are empty, absolute, or climb out of the store.
 func CheckKey(key string) error {
 	if key == "" || strings.HasPrefix(key, "/") || path.Clean(key) != key || key == ".." ||
-		strings.HasPrefix(key, "../") || strings.Contains(key, "\\") {
+		strings.HasPrefix(key, "../") || strings.Contains(key, "\\") || strings.HasPrefix(key, tmpDir) {
 		return fmt.Errorf("artifact key %q is not a clean relative path", key)
 	}
 	return nil
@@ -58,10 +66,14 @@ func (s FS) Put(ctx context.Context, key string, r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	tmp := filepath.Join(s.Root, tmpDir)
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".put-*")
+	f, err := os.CreateTemp(tmp, "put-*")
 	if err != nil {
 		return err
 	}
@@ -106,7 +118,7 @@ func (s FS) List(ctx context.Context, prefix string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".put-") {
+		if d.Type().IsRegular() {
 			rel, err := filepath.Rel(s.Root, p)
 			if err != nil {
 				return err

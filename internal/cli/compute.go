@@ -7,7 +7,7 @@ import (
 )
 
 func newComputeCmd(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "compute", Short: "List and show compute targets"}
+	cmd := groupCmd("compute", "List and show compute targets")
 	var name string
 	show := &cobra.Command{
 		Use:   "show",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,9 @@ func (g *globalOptions) client(ctx context.Context) (*client.Client, error) {
 			return nil, err
 		}
 		url = addr.URL
+	}
+	if u, err := neturl.Parse(url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageErrorf("server address %q is not a URL such as http://127.0.0.1:8080 (from --server, BERTH_SERVER or %s)", url, filepath.Join(Home(), server.AddressFile))
 	}
 	token := os.Getenv("BERTH_TOKEN")
 	if token == "" {

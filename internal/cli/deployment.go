@@ -14,7 +14,7 @@ import (
 )
 
 func newDeploymentCmd(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "online-deployment", Short: "Create, update and delete the deployments behind online endpoints"}
+	cmd := groupCmd("online-deployment", "Create, update and delete the deployments behind online endpoints")
 	cmd.AddCommand(newDeploymentCreateCmd(g), newDeploymentUpdateCmd(g), newDeploymentShowCmd(g),
 		newDeploymentListCmd(g), newDeploymentDeleteCmd(g), newDeploymentLogsCmd(g))
 	return cmd

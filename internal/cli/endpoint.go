@@ -20,7 +20,7 @@ import (
 )
 
 func newEndpointCmd(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "online-endpoint", Short: "Create, route, call and delete online endpoints"}
+	cmd := groupCmd("online-endpoint", "Create, route, call and delete online endpoints")
 	cmd.AddCommand(newEndpointCreateCmd(g), newEndpointShowCmd(g), newEndpointListCmd(g), newEndpointUpdateCmd(g),
 		newEndpointDeleteCmd(g), newEndpointInvokeCmd(g), newEndpointCredentialsCmd(g), newEndpointRegenerateCmd(g))
 	return cmd

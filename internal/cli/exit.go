@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ const (
 	ExitFailure  = 1
 	ExitUsage    = 2 // invalid input or usage
 	ExitNotFound = 3
+	// ExitInterrupted is the shell's code for a command ended by Ctrl-C (128 + SIGINT).
+	ExitInterrupted = 130
 )
 
 // exitError carries the exit code of an error the CLI itself decided on.
@@ -32,7 +35,7 @@ func usageErrorf(format string, args ...any) error {
 	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
 }
 
-// failure is an error with exit code 1 whose message was already printed.
+// errSilentFailure is an error with exit code 1 whose message was already printed.
 var errSilentFailure = &exitError{code: ExitFailure, err: errors.New("")}
 
 // exitCode maps an error to the process's exit code.
@@ -44,6 +47,8 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.Is(err, context.Canceled):
+		return ExitInterrupted
 	case errors.As(err, &api):
 		switch api.Status {
 		case http.StatusBadRequest:
@@ -73,7 +78,11 @@ func isCobraUsageError(err error) bool {
 // printError writes err as the CLI shows errors: "ERROR: " and the message, as az does.
 func printError(w io.Writer, err error) {
 	var ee *exitError
-	if errors.As(err, &ee) && ee == errSilentFailure {
+	if errors.As(err, &ee) && ee.err.Error() == "" {
+		return // already said
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(w, "Interrupted; what was in progress was not finished.")
 		return
 	}
 	fmt.Fprintln(w, "ERROR: "+err.Error())

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -21,7 +22,7 @@ import (
 )
 
 func newJobCmd(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "job", Short: "Submit, follow and manage jobs"}
+	cmd := groupCmd("job", "Submit, follow and manage jobs")
 	cmd.AddCommand(newJobCreateCmd(g), newJobShowCmd(g), newJobListCmd(g), newJobStreamCmd(g),
 		newJobCancelCmd(g), newJobDownloadCmd(g))
 	return cmd
@@ -43,6 +44,9 @@ func newJobCreateCmd(g *globalOptions) *cobra.Command {
   berth job create -f job.yml --name my-run --set inputs.epochs=5 limits.timeout=600`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("name") && o.name == "" {
+				return usageErrorf("--name is empty; give a name, or leave the flag out to use the file's name or a generated one")
+			}
 			return o.run(cmd.Context(), g)
 		},
 	}
@@ -99,8 +103,17 @@ func collectUploads(spec *v1.JobSpec, base string) ([]client.Upload, error) {
 		if abs, err := filepath.Abs(p); err == nil {
 			p = abs
 		}
-		if _, err := os.Stat(p); err != nil {
+		info, err := os.Stat(p)
+		if err != nil {
 			return nil, usageErrorf("%s: path %s does not exist (looked for %s, relative to the job file's folder)", lp.Part, lp.Path, p)
+		}
+		if in, ok := spec.Inputs[strings.TrimPrefix(lp.Part, "inputs.")]; ok && lp.Part != "code" {
+			switch {
+			case in.Type == v1.InputURIFolder && !info.IsDir():
+				return nil, usageErrorf("%s: %s is a file, but the input's type is uri_folder; use type: uri_file", lp.Part, lp.Path)
+			case in.Type == v1.InputURIFile && info.IsDir():
+				return nil, usageErrorf("%s: %s is a folder, but the input's type is uri_file; use type: uri_folder", lp.Part, lp.Path)
+			}
 		}
 		files, err := archive.Collect(p)
 		if err != nil {
@@ -135,7 +148,7 @@ func streamJob(ctx context.Context, g *globalOptions, c *client.Client, name str
 	err := c.StreamLogs(ctx, name, true, out)
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintf(g.streams.Err, "\nStopped following job %s; it keeps running. Follow it again with: berth job stream -n %s\n", name, name)
-		return nil
+		return &exitError{code: ExitInterrupted, err: errors.New("")}
 	}
 	if err != nil {
 		return err
@@ -209,6 +222,9 @@ func newJobListCmd(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if maxResults < 1 {
 				return usageErrorf("--max-results must be at least 1, not %d", maxResults)
+			}
+			if all && cmd.Flags().Changed("max-results") {
+				return usageErrorf("--max-results and --all-results exclude each other; give one")
 			}
 			if all {
 				maxResults = 0

@@ -14,7 +14,7 @@ import (
 )
 
 func newModelCmd(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "model", Short: "Register, list and download models"}
+	cmd := groupCmd("model", "Register, list and download models")
 	cmd.AddCommand(newModelCreateCmd(g), newModelShowCmd(g), newModelListCmd(g), newModelDownloadCmd(g))
 	return cmd
 }

@@ -73,10 +73,25 @@ func NewRootCmd(streams Streams) *cobra.Command {
 
 	root.AddCommand(newServerCmd(g), newVersionCmd(g))
 	addMLCommands(root, g)
-	ml := &cobra.Command{Use: "ml", Short: "The az ml command group: the same commands as the top level"}
+	ml := groupCmd("ml", "The az ml command group: the same commands as the top level")
 	addMLCommands(ml, g)
 	root.AddCommand(ml)
 	return root
+}
+
+// groupCmd is a command that only holds subcommands: run alone or with an unknown
+// subcommand it is a usage error, not help with exit code 0.
+func groupCmd(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q for %q; see %s --help", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			return usageErrorf("%s needs a subcommand; see %s --help", cmd.CommandPath(), cmd.CommandPath())
+		},
+	}
 }
 
 // addMLCommands adds the commands of the `az ml` group to parent.

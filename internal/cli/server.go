@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"berth/internal/local"
 	"berth/internal/server"
 )
+
+var workspaceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 type serverOptions struct {
 	listen        string
@@ -51,6 +54,14 @@ func newServerCmd(g *globalOptions) *cobra.Command {
 func (o *serverOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if o.maxConcurrent < 1 {
 		return usageErrorf("--local-max-concurrent-jobs must be at least 1, not %d", o.maxConcurrent)
+	}
+	if !workspaceName.MatchString(o.workspace) {
+		return usageErrorf("--workspace-name %q is not a valid name; use 1 to 64 letters, digits, _ and -, starting with a letter or digit", o.workspace)
+	}
+	if info, err := os.Stat(o.python); err == nil && (info.IsDir() || info.Mode().Perm()&0o111 == 0) {
+		return usageErrorf("--local-python %s is not an executable file", o.python)
+	} else if err != nil && filepath.IsAbs(o.python) {
+		return usageErrorf("--local-python %s does not exist; install Python (apt-get install python3) or give another interpreter", o.python)
 	}
 	if o.maxBody < 1 {
 		return usageErrorf("--scoring-max-body-bytes must be at least 1, not %d", o.maxBody)

@@ -286,9 +286,9 @@ func LogKey(name string) string { return "jobs/" + name + "/logs/" + jobrun.LogF
 // OutputPrefix is the artifact prefix of a job's output; "default" is the ./outputs folder.
 func OutputPrefix(job, output string) string { return "jobs/" + job + "/outputs/" + output }
 
-// UploadPrefix is the artifact prefix of a local folder uploaded with a job ("code" or
+// UploadKey is the artifact key of the tar of a local path uploaded with a job ("code" or
 // "inputs.<name>").
-func UploadPrefix(job, part string) string { return "jobs/" + job + "/uploads/" + part }
+func UploadKey(job, part string) string { return "jobs/" + job + "/uploads/" + part + ".tar" }
 
 // DefaultOutput names the job's ./outputs folder among its outputs.
 const DefaultOutput = "default"

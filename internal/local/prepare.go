@@ -32,7 +32,7 @@ func (e *Executor) prepare(ctx context.Context, job *v1.Job, dir string) (*jobru
 		return nil, err
 	}
 	if job.Code != "" {
-		if err := archive.CopyFromStore(ctx, e.artifacts, UploadPrefix(job.Name, "code"), wd); err != nil {
+		if err := archive.UnpackFromStore(ctx, e.artifacts, UploadKey(job.Name, "code"), wd); err != nil {
 			return nil, fmt.Errorf("unpacking the code snapshot: %w", err)
 		}
 	}
@@ -90,7 +90,7 @@ func (e *Executor) prepareInput(ctx context.Context, job, name string, in v1.Job
 	}
 	switch {
 	case jobspec.IsLocalPath(in.Path):
-		if err := archive.CopyFromStore(ctx, e.artifacts, UploadPrefix(job, "inputs."+name), folder); err != nil {
+		if err := archive.UnpackFromStore(ctx, e.artifacts, UploadKey(job, "inputs."+name), folder); err != nil {
 			return "", false, err
 		}
 	case strings.HasPrefix(in.Path, "http://") || strings.HasPrefix(in.Path, "https://"):

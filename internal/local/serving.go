@@ -225,23 +225,31 @@ func (s *Serving) prepare(ctx context.Context, d v1.OnlineDeployment, dir string
 	if err := os.MkdirAll(filepath.Join(dir, "model"), 0o755); err != nil {
 		return err
 	}
-	if err := archive.CopyFromStore(ctx, s.artifacts, DeploymentUploadPrefix(d, "code"), filepath.Join(dir, "code")); err != nil {
+	if err := archive.UnpackFromStore(ctx, s.artifacts, DeploymentUploadKey(d, "code"), filepath.Join(dir, "code")); err != nil {
 		return err
 	}
-	modelPrefix := DeploymentUploadPrefix(d, "model")
-	if d.Model != nil && d.Model.Path == "" {
-		modelPrefix = ModelPrefix(d.Model.Name, d.Model.Version)
+	if d.Model == nil {
+		return nil
 	}
-	return archive.CopyFromStore(ctx, s.artifacts, modelPrefix, filepath.Join(dir, "model"))
+	modelKey := DeploymentUploadKey(d, "model")
+	if d.Model.Path == "" {
+		modelKey = ModelKey(d.Model.Name, d.Model.Version)
+	}
+	return archive.UnpackFromStore(ctx, s.artifacts, modelKey, filepath.Join(dir, "model"))
 }
 
-// DeploymentUploadPrefix is where a deployment generation's uploads ("code", "model") live.
-func DeploymentUploadPrefix(d v1.OnlineDeployment, part string) string {
-	return fmt.Sprintf("endpoints/%s/deployments/%s/g%d/%s", d.EndpointName, d.Name, d.Generation, part)
+// DeploymentPrefix holds the uploads of one generation of a deployment.
+func DeploymentPrefix(d v1.OnlineDeployment) string {
+	return fmt.Sprintf("endpoints/%s/deployments/%s/g%d", d.EndpointName, d.Name, d.Generation)
 }
 
-// ModelPrefix is where a registered model version's files live.
-func ModelPrefix(name, version string) string { return "models/" + name + "/" + version }
+// DeploymentUploadKey is the tar of an upload ("code", "model") of a deployment generation.
+func DeploymentUploadKey(d v1.OnlineDeployment, part string) string {
+	return DeploymentPrefix(d) + "/" + part + ".tar"
+}
+
+// ModelKey is the tar of a registered model version's files: one file, or one folder.
+func ModelKey(name, version string) string { return "models/" + name + "/" + version + ".tar" }
 
 // supervise runs one instance until its generation ends, restarting it when it exits. An
 // init() failure (exit code 3) fails the deployment instead.

@@ -73,6 +73,9 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, ready func(url str
 	}
 	defer st.Close()
 	arts := artifacts.FS{Root: filepath.Join(opts.Home, "artifacts")}
+	if err := arts.Clean(); err != nil {
+		return fmt.Errorf("cleaning the artifact store: %w", err)
+	}
 	exec, err := local.New(local.Config{
 		Dir:           filepath.Join(opts.Home, "jobs"),
 		BinDir:        filepath.Join(opts.Home, "local", "bin"),

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 
 	v1 "berth/api/v1"
 	"berth/internal/archive"
+	"berth/internal/artifacts"
 	"berth/internal/endpointspec"
 	"berth/internal/local"
 	"berth/internal/store"
@@ -78,7 +80,7 @@ func (s *Server) putDeployment(w http.ResponseWriter, r *http.Request, update bo
 	if err := s.resolveDeploymentModel(ctx, d); err != nil {
 		return err
 	}
-	genPrefix := local.DeploymentUploadPrefix(*d, "")
+	genPrefix := local.DeploymentPrefix(*d)
 	if err := s.receiveDeploymentParts(ctx, mr, d, prev); err != nil {
 		s.Artifacts.DeletePrefix(context.WithoutCancel(ctx), genPrefix)
 		return err
@@ -127,29 +129,38 @@ func (s *Server) receiveDeploymentParts(ctx context.Context, mr *multipart.Reade
 	for _, lp := range endpointspec.LocalPaths(&d.OnlineDeploymentSpec) {
 		want[lp.Part] = lp.Path
 	}
-	got, err := s.receiveParts(ctx, mr, want, func(part string) string { return local.DeploymentUploadPrefix(*d, part) })
+	got, err := s.receiveParts(ctx, mr, want, func(part string) string { return local.DeploymentUploadKey(*d, part) })
 	if err != nil {
 		return err
 	}
 	for part := range want {
-		if got[part] || prev == nil {
+		if got[part] != nil || prev == nil {
 			continue
 		}
-		if err := archive.CopyPrefix(ctx, s.Artifacts, local.DeploymentUploadPrefix(*prev, part), local.DeploymentUploadPrefix(*d, part)); err != nil {
+		if err := archive.CopyKey(ctx, s.Artifacts, local.DeploymentUploadKey(*prev, part), local.DeploymentUploadKey(*d, part)); err != nil {
 			return internal(err)
 		}
-		got[part] = true
+		if got[part], err = tarNames(ctx, s.Artifacts, local.DeploymentUploadKey(*d, part)); err != nil {
+			return internal(err)
+		}
 	}
 	if err := requireParts(want, got); err != nil {
 		return err
 	}
-	script := local.DeploymentUploadPrefix(*d, "code") + "/" + d.CodeConfiguration.ScoringScript
-	if rc, err := s.Artifacts.Open(ctx, script); err != nil {
+	if !slices.Contains(got["code"], d.CodeConfiguration.ScoringScript) {
 		return badRequest("code_configuration.scoring_script %s is not in the code folder %s; check both names", d.CodeConfiguration.ScoringScript, d.CodeConfiguration.Code)
-	} else {
-		rc.Close()
 	}
 	return nil
+}
+
+// tarNames lists the files of a stored tar.
+func tarNames(ctx context.Context, store artifacts.Store, key string) ([]string, error) {
+	rc, err := store.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return archive.Names(rc)
 }
 
 func (s *Server) deploymentOf(r *http.Request) (*v1.OnlineDeployment, error) {

@@ -135,6 +135,9 @@ func (s *Server) checkReferences(ctx context.Context, spec *v1.JobSpec) error {
 		if _, declared := job.Outputs[output]; !declared && output != local.DefaultOutput {
 			return badRequest("inputs.%s: job %s has no output named %q; its outputs are: %s", name, src, output, outputNames(job))
 		}
+		if job.Status != v1.JobCompleted {
+			return badRequest("inputs.%s: job %s is %s; its outputs can be used once it has Completed", name, src, job.Status)
+		}
 	}
 	return nil
 }
@@ -168,17 +171,18 @@ func (s *Server) receiveUploads(ctx context.Context, mr *multipart.Reader, job *
 	for _, lp := range jobspec.LocalPaths(&job.JobSpec) {
 		want[lp.Part] = lp.Path
 	}
-	got, err := s.receiveParts(ctx, mr, want, func(part string) string { return local.UploadPrefix(job.Name, part) })
+	got, err := s.receiveParts(ctx, mr, want, func(part string) string { return local.UploadKey(job.Name, part) })
 	if err != nil {
 		return err
 	}
 	return requireParts(want, got)
 }
 
-// receiveParts unpacks each tar part that follows the spec into the artifact store under
-// prefix(part). want maps the parts expected to the paths they came from.
-func (s *Server) receiveParts(ctx context.Context, mr *multipart.Reader, want map[string]string, prefix func(string) string) (map[string]bool, error) {
-	got := map[string]bool{}
+// receiveParts stores each tar part that follows the spec under key(part), checking its
+// entries, and returns the names of each part's files. want maps the parts expected to the
+// paths they came from.
+func (s *Server) receiveParts(ctx context.Context, mr *multipart.Reader, want map[string]string, key func(string) string) (map[string][]string, error) {
+	got := map[string][]string{}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -188,26 +192,29 @@ func (s *Server) receiveParts(ctx context.Context, mr *multipart.Reader, want ma
 			return nil, badRequest("reading the upload: %v", err)
 		}
 		name := part.FormName()
-		if _, ok := want[name]; !ok || got[name] {
+		if _, ok := want[name]; !ok || got[name] != nil {
 			part.Close()
-			return nil, badRequest("unexpected upload part %q; the local paths are: %s", name, listOrNone(sortedKeys(want)))
+			return nil, badRequest("unexpected upload part %q; the parts expected are: %s", name, listOrNone(sortedKeys(want)))
 		}
-		got[name] = true
-		n, err := archive.ToStore(ctx, part, s.Artifacts, prefix(name))
+		names, err := archive.StoreTar(ctx, part, s.Artifacts, key(name))
 		part.Close()
 		if err != nil {
 			return nil, badRequest("upload part %q: %v", name, err)
 		}
-		if n == 0 && name != "code" {
+		if names == nil {
+			names = []string{} // an empty code folder was still sent
+		}
+		got[name] = names
+		if len(names) == 0 && name != "code" {
 			return nil, badRequest("%s: %s is empty; it must hold at least one file", name, want[name])
 		}
 	}
 }
 
 // requireParts fails when a wanted part was not uploaded.
-func requireParts(want map[string]string, got map[string]bool) error {
+func requireParts(want map[string]string, got map[string][]string) error {
 	for _, name := range sortedKeys(want) {
-		if !got[name] {
+		if got[name] == nil {
 			return badRequest("%s: local path %s was not uploaded; send it as a tar stream in the multipart part %q", name, want[name], name)
 		}
 	}
@@ -312,7 +319,10 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.job(r.Context(), name); err != nil {
 		return err
 	}
-	follow := r.URL.Query().Get("follow") == "true"
+	follow, err := boolParam(r, "follow")
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
@@ -366,6 +376,18 @@ func (s *Server) copyLog(ctx context.Context, w io.Writer, name string, offset i
 		return 0, nil
 	}
 	return io.Copy(w, rc)
+}
+
+// boolParam reads a true/false query parameter; absent is false.
+func boolParam(r *http.Request, name string) (bool, error) {
+	switch v := r.URL.Query().Get(name); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, badRequest("%s must be true or false, not %q", name, v)
+	}
 }
 
 // jobOutput sends one output of a finished job as a tar stream.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"strconv"
@@ -52,13 +53,13 @@ func (s *Server) createModel(w http.ResponseWriter, r *http.Request) error {
 
 	m := &v1.Model{Name: spec.Name, Version: spec.Version, Description: spec.Description, Tags: spec.Tags,
 		Type: spec.Type, Path: spec.Path, CreationContext: v1.CreationContext{CreatedAt: s.Now().UTC(), CreatedBy: "admin"}}
-	prefix := local.ModelPrefix(m.Name, m.Version)
-	if err := s.storeModelFiles(ctx, mr, m, prefix); err != nil {
-		s.Artifacts.DeletePrefix(context.WithoutCancel(ctx), prefix)
+	key := local.ModelKey(m.Name, m.Version)
+	if err := s.storeModelFiles(ctx, mr, m, key); err != nil {
+		s.Artifacts.DeletePrefix(context.WithoutCancel(ctx), key)
 		return err
 	}
 	if err := s.Store.CreateModel(ctx, m); err != nil {
-		s.Artifacts.DeletePrefix(context.WithoutCancel(ctx), prefix)
+		s.Artifacts.DeletePrefix(context.WithoutCancel(ctx), key)
 		if errors.Is(err, store.ErrExists) {
 			return conflict("model %s version %s already exists", m.Name, m.Version)
 		}
@@ -68,16 +69,18 @@ func (s *Server) createModel(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) storeModelFiles(ctx context.Context, mr *multipart.Reader, m *v1.Model, prefix string) error {
+// storeModelFiles stores a model's files as one tar under key.
+func (s *Server) storeModelFiles(ctx context.Context, mr *multipart.Reader, m *v1.Model, key string) error {
 	if jobspec.IsLocalPath(m.Path) {
-		got, err := s.receiveParts(ctx, mr, map[string]string{"model": m.Path}, func(string) string { return prefix })
+		want := map[string]string{"model": m.Path}
+		got, err := s.receiveParts(ctx, mr, want, func(string) string { return key })
 		if err != nil {
 			return err
 		}
-		if err := requireParts(map[string]string{"model": m.Path}, got); err != nil {
+		if err := requireParts(want, got); err != nil {
 			return err
 		}
-		return s.describeModelFiles(ctx, m, prefix)
+		return describeModelFiles(m, got["model"])
 	}
 	job, output, ok := local.ParseJobOutputRef(m.Path)
 	if !ok {
@@ -100,7 +103,7 @@ func (s *Server) storeModelFiles(ctx context.Context, mr *multipart.Reader, m *v
 	if len(keys) == 0 {
 		return badRequest("path %s: output %s of job %s is empty; nothing to register", m.Path, output, job)
 	}
-	if err := archive.CopyPrefix(ctx, s.Artifacts, local.OutputPrefix(job, output), prefix+"/"+output); err != nil {
+	if err := archive.StorePrefixAsTar(ctx, s.Artifacts, local.OutputPrefix(job, output), output, key); err != nil {
 		return internal(err)
 	}
 	m.FolderName = output
@@ -109,17 +112,12 @@ func (s *Server) storeModelFiles(ctx context.Context, mr *multipart.Reader, m *v
 
 // describeModelFiles records whether an uploaded model is one file or a folder: a file's one
 // entry has no folder, a folder's entries all sit under the folder's name.
-func (s *Server) describeModelFiles(ctx context.Context, m *v1.Model, prefix string) error {
-	keys, err := s.Artifacts.List(ctx, prefix)
-	if err != nil {
-		return internal(err)
-	}
+func describeModelFiles(m *v1.Model, names []string) error {
 	first := map[string]bool{}
-	for _, k := range keys {
-		rel := strings.TrimPrefix(k, prefix+"/")
+	for _, rel := range names {
 		top, _, nested := strings.Cut(rel, "/")
 		if !nested {
-			if len(keys) != 1 {
+			if len(names) != 1 {
 				return badRequest("the model upload mixes a file (%s) with other entries; upload one file, or one folder", rel)
 			}
 			m.FileName = top
@@ -227,8 +225,14 @@ func (s *Server) downloadModel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	rc, err := s.Artifacts.Open(r.Context(), local.ModelKey(m.Name, m.Version))
+	if err != nil {
+		return internal(err)
+	}
+	defer rc.Close()
 	w.Header().Set("Content-Type", "application/x-tar")
-	return archive.FromStore(r.Context(), w, s.Artifacts, local.ModelPrefix(m.Name, m.Version))
+	_, err = io.Copy(w, rc)
+	return err
 }
 
 func notFoundOK(err error) error {

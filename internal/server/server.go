@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -87,9 +88,27 @@ func (s *Server) Handler() http.Handler {
 	handle("DELETE /api/v1/endpoints/{endpoint}/deployments/{name}", s.deleteDeployment)
 	handle("GET /api/v1/endpoints/{endpoint}/deployments/{name}/logs", s.deploymentLogs)
 	mux.Handle("/api/", s.authenticated(func(w http.ResponseWriter, r *http.Request) error {
+		if allowed := allowedMethods(mux, r); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			return &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed",
+				Message: fmt.Sprintf("%s %s is not a route; this path takes %s", r.Method, r.URL.Path, strings.Join(allowed, ", "))}
+		}
 		return notFound("no API route %s %s; see ARCHITECTURE.md for the routes", r.Method, r.URL.Path)
 	}))
 	return s.withRequestID(mux)
+}
+
+// allowedMethods lists the methods that have a route for the request's path.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/api/" && pattern != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 type ctxKey int

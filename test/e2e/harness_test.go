@@ -77,7 +77,7 @@ func (w *workspace) start() {
 	t := w.t
 	t.Helper()
 	os.Remove(filepath.Join(w.home, server.AddressFile))
-	args := append([]string{"server", "--listen", "127.0.0.1:0", "--cancel-grace", "2s"}, w.args...)
+	args := append([]string{"server", "--listen", "127.0.0.1:0", "--router-listen", "127.0.0.1:0", "--cancel-grace", "2s"}, w.args...)
 	w.cmd = exec.Command(filepath.Join(binDir, "berth"), args...)
 	w.cmd.Env = append(os.Environ(), "BERTH_HOME="+w.home)
 	w.log = &bytes.Buffer{}

@@ -291,9 +291,9 @@ func TestStreamStopsOnInterruptAndJobKeepsRunning(t *testing.T) {
 	}
 	waitFor(t, func() bool { return strings.Contains(out.String(), "waiting") })
 	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	if err != nil {
-		t.Errorf("stream after Ctrl-C: %v\n%s", err, out)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("stream after Ctrl-C: exit %d, want 130\n%s", code, out)
 	}
 	if !strings.Contains(out.String(), "Stopped following job followed; it keeps running.") {
 		t.Errorf("output:\n%s", out)

@@ -52,7 +52,7 @@ func run(latencyJobs, throughputJobs, submitters int) error {
 		return err
 	}
 	defer os.RemoveAll(home)
-	srv := exec.Command(filepath.Join(bin, "berth"), "server", "--listen", "127.0.0.1:0", "--home", home)
+	srv := exec.Command(filepath.Join(bin, "berth"), "server", "--listen", "127.0.0.1:0", "--router-listen", "127.0.0.1:0", "--home", home)
 	logFile, _ := os.Create(filepath.Join(home, "server.log"))
 	srv.Stdout, srv.Stderr = logFile, logFile
 	if err := srv.Start(); err != nil {
@@ -71,7 +71,7 @@ func run(latencyJobs, throughputJobs, submitters int) error {
 	// from the moment it received the request to the moment the job's process started.
 	var lat []time.Duration
 	for i := range latencyJobs {
-		job, err := c.CreateJob(ctx, v1.JobCreateRequest{YAML: "command: \"true\"\n", Name: fmt.Sprintf("lat-%d", i)}, nil, nil)
+		job, err := c.CreateJob(ctx, v1.SpecRequest{YAML: "command: \"true\"\n", Name: fmt.Sprintf("lat-%d", i)}, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func run(latencyJobs, throughputJobs, submitters int) error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				job, err := c.CreateJob(ctx, v1.JobCreateRequest{YAML: "command: echo hello\n", Name: fmt.Sprintf("tp-%d", i)}, nil, nil)
+				job, err := c.CreateJob(ctx, v1.SpecRequest{YAML: "command: echo hello\n", Name: fmt.Sprintf("tp-%d", i)}, nil, nil)
 				if err != nil {
 					errs <- err
 					return
