@@ -334,7 +334,7 @@ func newEndpointInvokeCmd(g *globalOptions) *cobra.Command {
 		Use:   "invoke",
 		Short: "Score a request file against an endpoint and print the answer",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
+		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	cmd.Flags().StringVarP(&o.name, "name", "n", "", "name of the endpoint")
 	cmd.Flags().StringVarP(&o.requestFile, "request-file", "r", "", "the request body (required)")

@@ -38,6 +38,36 @@ func TestSklearnExampleTrainsALoadableModel(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != "setosa" {
 		t.Fatalf("loading the model: %v\n%s", err, out)
 	}
+
+	// Serve it, as the quickstart does, then blue/green.
+	w.mustBerth(root, "model", "create", "--name", "iris", "--path", "azureml://jobs/iris/outputs/model")
+	w.mustBerth(root, "online-endpoint", "create", "-f", "examples/sklearn-iris/deploy/endpoint.yml")
+	w.mustBerth(root, "online-deployment", "create", "-f", "examples/sklearn-iris/deploy/blue.yml", "--all-traffic")
+	res := w.mustBerth(root, "online-endpoint", "invoke", "-n", "iris-endpoint", "--request-file", "examples/sklearn-iris/deploy/sample-request.json")
+	if strings.TrimSpace(res.stdout) != `["setosa", "virginica"]` {
+		t.Errorf("invoke: %q", res.stdout)
+	}
+	w.mustBerth(root, "online-deployment", "create", "-f", "examples/sklearn-iris/deploy/green.yml")
+	w.mustBerth(root, "online-endpoint", "update", "-n", "iris-endpoint", "--traffic", "blue=90 green=10")
+	uri, c := w.scoringURI(root, "iris-endpoint"), w.credentials(root, "iris-endpoint")
+	sample := `{"data": [[5.1, 3.5, 1.4, 0.2]]}`
+	green := 0
+	for range 200 {
+		status, body := scoreOnce(t, uri, c.Primary, nil, sample)
+		if status != 200 {
+			t.Fatalf("scoring: %d %s", status, body)
+		}
+		if strings.Contains(body, "probabilities") {
+			green++
+		}
+	}
+	if green < 4 || green > 40 {
+		t.Errorf("green answered %d of 200 requests at 10%%", green)
+	}
+	w.mustBerth(root, "online-endpoint", "update", "-n", "iris-endpoint", "--traffic", "blue=0 green=100")
+	if _, body := scoreOnce(t, uri, c.Primary, nil, sample); !strings.Contains(body, `"classes": ["setosa", "versicolor", "virginica"]`) {
+		t.Errorf("green's answer: %s", body)
+	}
 }
 
 func TestPyTorchDDPExampleRunsTwoRanks(t *testing.T) {
