@@ -83,5 +83,5 @@ func (o *serverOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	return server.Run(cmd.Context(), server.Options{
 		Home: o.home, Listen: o.listen, RouterListen: o.routerListen, Workspace: o.workspace, MaxConcurrent: o.maxConcurrent,
 		Python: o.python, Runtime: o.runtime, Grace: o.grace, MaxScoringBody: o.maxBody,
-	}, log, nil)
+	}, log, g.streams.Err)
 }

@@ -7,17 +7,14 @@
 package router
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	mathrand "math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -25,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	v1 "berth/api/v1"
 	"berth/internal/admission"
@@ -55,42 +54,44 @@ type Endpoint struct {
 
 // Router serves scoring requests.
 type Router struct {
+	// log is the access log: a line per scoring request.
 	log *slog.Logger
 	// verifyToken checks an aml_token bearer token for an endpoint.
 	verifyToken func(token, endpoint string) bool
-	client      *http.Client
 	// MaxBodyBytes bounds a scoring request's body.
 	MaxBodyBytes int64
 	// intn picks a number in [0, n); injectable so tests can fix the traffic split.
 	intn func(n int) int
 
 	endpoints atomic.Pointer[map[string]*Endpoint]
+	server    *fasthttp.Server
 
-	mu       sync.Mutex
-	limiters map[string]*instanceLimiter
+	mu        sync.Mutex
+	instances map[string]*instance
 
-	metrics *metrics
+	metrics        *metrics
+	metricsHandler fasthttp.RequestHandler
 }
 
-type instanceLimiter struct {
+// instance is the router's state for one scoring host: its admission limit and its
+// connections.
+type instance struct {
 	settings v1.RequestSettings
 	lim      *admission.Limiter
+	client   *fasthttp.HostClient
 }
 
-// New returns a router with no endpoints.
+// New returns a router with no endpoints that writes a line per request to log.
 func New(log *slog.Logger, verifyToken func(token, endpoint string) bool) *Router {
 	r := &Router{
-		log:         log,
-		verifyToken: verifyToken,
-		client: &http.Client{Transport: &http.Transport{
-			MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second,
-			DisableCompression: true,
-		}},
+		log:          log,
+		verifyToken:  verifyToken,
 		MaxBodyBytes: 100 << 20,
 		intn:         mathrand.IntN,
-		limiters:     map[string]*instanceLimiter{},
+		instances:    map[string]*instance{},
 		metrics:      newMetrics(),
 	}
+	r.metricsHandler = r.metrics.handler()
 	empty := map[string]*Endpoint{}
 	r.endpoints.Store(&empty)
 	return r
@@ -121,17 +122,78 @@ func (r *Router) RemoveEndpoint(name string) {
 	r.endpoints.Store(&next)
 }
 
-// Handler serves the scoring routes and /metrics.
-func (r *Router) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/endpoint/{endpoint}/score", r.score)
-	mux.HandleFunc("POST /api/v1/service/{endpoint}/score", r.score)
-	mux.Handle("GET /metrics", r.metrics.handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no scoring route %s %s; POST to /api/v1/endpoint/<endpoint>/score", req.Method, req.URL.Path))
-	})
-	return mux
+// scorePath matches /api/v1/endpoint/<name>/score and /api/v1/service/<name>/score and
+// returns the endpoint's name.
+func scorePath(path string) (string, bool) {
+	for _, prefix := range []string{"/api/v1/endpoint/", "/api/v1/service/"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			name, ok := strings.CutSuffix(rest, "/score")
+			return name, ok && name != "" && !strings.Contains(name, "/")
+		}
+	}
+	return "", false
+}
+
+// Serve answers scoring requests on ln until Shutdown. It is fasthttp, not net/http: a
+// router spends its time in HTTP handling, and on a small machine net/http's goroutine
+// handoffs cost it half its throughput against nginx.
+func (r *Router) Serve(ln net.Listener) error {
+	r.server = &fasthttp.Server{
+		Handler:               r.handle,
+		ErrorHandler:          r.handleParseError,
+		Name:                  "berth-router",
+		MaxRequestBodySize:    int(r.MaxBodyBytes),
+		ReadTimeout:           5 * time.Minute,
+		IdleTimeout:           2 * time.Minute,
+		NoDefaultServerHeader: true,
+		NoDefaultDate:         true,
+	}
+	return r.server.Serve(ln)
+}
+
+// Shutdown stops taking requests and waits for those in flight.
+func (r *Router) Shutdown(ctx context.Context) error {
+	if r.server == nil {
+		return nil
+	}
+	return r.server.ShutdownWithContext(ctx)
+}
+
+func (r *Router) handle(ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	switch {
+	case ctx.IsGet() && path == "/metrics":
+		r.metricsHandler(ctx)
+	case ctx.IsGet() && path == "/healthz":
+		ctx.SetBodyString("ok\n")
+	default:
+		if name, ok := scorePath(path); ok && ctx.IsPost() {
+			r.score(ctx, name)
+			return
+		}
+		writeError(ctx, http.StatusNotFound, "NotFound", fmt.Sprintf("no scoring route %s %s; POST to /api/v1/endpoint/<endpoint>/score", ctx.Method(), path))
+	}
+}
+
+// handleParseError answers requests fasthttp could not read, in the router's JSON.
+func (r *Router) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	name, _ := scorePath(string(ctx.Path()))
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		status := writeError(ctx, http.StatusRequestEntityTooLarge, "PayloadTooLarge",
+			fmt.Sprintf("the request body is larger than %d bytes", r.MaxBodyBytes))
+		r.metrics.observe(r.knownName(name), "", status, 0)
+		return
+	}
+	writeError(ctx, http.StatusBadRequest, "BadRequest", "the request is not valid HTTP: "+err.Error())
+}
+
+// knownName is name when it is an endpoint's, else "": names from unknown paths would grow
+// the metrics' series without bound.
+func (r *Router) knownName(name string) string {
+	if _, ok := (*r.endpoints.Load())[name]; ok {
+		return name
+	}
+	return ""
 }
 
 // routeError is a refusal with the status and message the client sees.
@@ -141,54 +203,38 @@ type routeError struct {
 	message string
 }
 
-func (r *Router) score(w http.ResponseWriter, req *http.Request) {
+func (r *Router) score(ctx *fasthttp.RequestCtx, name string) {
 	start := time.Now()
-	id := req.Header.Get("x-request-id")
+	id := string(ctx.Request.Header.Peek("x-request-id"))
 	if id == "" || len(id) > 64 {
-		b := make([]byte, 8)
-		rand.Read(b)
-		id = hex.EncodeToString(b)
+		id = strconv.FormatUint(mathrand.Uint64(), 16) // an id, not a secret: no system call
 	}
-	w.Header().Set("x-request-id", id)
-	name := req.PathValue("endpoint")
-	status, deployment := r.serve(w, req, name, id)
-	label := name
-	if _, known := (*r.endpoints.Load())[name]; !known {
-		label = "" // names from unknown paths would grow the series without bound
-	}
-	r.metrics.observe(label, deployment, status, time.Since(start))
+	ctx.Response.Header.Set("x-request-id", id)
+	status, deployment := r.serve(ctx, name, id)
+	r.metrics.observe(r.knownName(name), deployment, status, time.Since(start))
 	r.log.Info("score", "request_id", id, "endpoint", name, "deployment", deployment, "status", status,
 		"duration_ms", time.Since(start).Milliseconds())
 }
 
 // serve handles one scoring request and returns the status sent and the deployment chosen.
-func (r *Router) serve(w http.ResponseWriter, req *http.Request, name, id string) (int, string) {
+func (r *Router) serve(ctx *fasthttp.RequestCtx, name, id string) (int, string) {
 	ep, ok := (*r.endpoints.Load())[name]
 	if !ok {
-		return writeError(w, http.StatusNotFound, "EndpointNotFound", fmt.Sprintf("endpoint %s not found", name)), ""
+		return writeError(ctx, http.StatusNotFound, "EndpointNotFound", fmt.Sprintf("endpoint %s not found", name)), ""
 	}
-	if e := r.authenticate(req, ep); e != nil {
-		return writeError(w, e.status, e.code, e.message), ""
+	if e := r.authenticate(string(ctx.Request.Header.Peek("Authorization")), ep); e != nil {
+		return writeError(ctx, e.status, e.code, e.message), ""
 	}
-	dep, e := r.pick(req, ep)
+	dep, e := r.pick(string(ctx.Request.Header.Peek("azureml-model-deployment")), ep)
 	if e != nil {
-		return writeError(w, e.status, e.code, e.message), ""
+		return writeError(ctx, e.status, e.code, e.message), ""
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return writeError(w, http.StatusRequestEntityTooLarge, "PayloadTooLarge",
-				fmt.Sprintf("the request body is larger than %d bytes", r.MaxBodyBytes)), dep.Name
-		}
-		return writeError(w, http.StatusBadRequest, "BadRequest", "reading the request body: "+err.Error()), dep.Name
-	}
-	r.maybeMirror(ep, dep.Name, req, body, id)
-	return r.forward(w, req, ep, dep, body, id), dep.Name
+	contentType := string(ctx.Request.Header.ContentType())
+	r.maybeMirror(ep, dep.Name, contentType, ctx.PostBody(), id)
+	return r.forward(ctx, ep, dep, contentType, id), dep.Name
 }
 
-func (r *Router) authenticate(req *http.Request, ep *Endpoint) *routeError {
-	auth := req.Header.Get("Authorization")
+func (r *Router) authenticate(auth string, ep *Endpoint) *routeError {
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if auth == "" || !ok || token == "" {
 		return &routeError{http.StatusUnauthorized, "Unauthorized",
@@ -214,15 +260,9 @@ func (r *Router) authenticate(req *http.Request, ep *Endpoint) *routeError {
 
 // pick chooses the deployment: the one the azureml-model-deployment header names, else one
 // drawn by the traffic weights.
-func (r *Router) pick(req *http.Request, ep *Endpoint) (Deployment, *routeError) {
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range ep.Deployments {
-			if !yield(n) {
-				return
-			}
-		}
-	})
-	if want := req.Header.Get("azureml-model-deployment"); want != "" {
+func (r *Router) pick(want string, ep *Endpoint) (Deployment, *routeError) {
+	names := slices.Sorted(mapKeys(ep.Deployments))
+	if want != "" {
 		dep, ok := ep.Deployments[want]
 		if !ok {
 			return Deployment{}, &routeError{http.StatusNotFound, "DeploymentNotFound",
@@ -257,48 +297,48 @@ func listOrNone(names []string) string {
 }
 
 // forward waits for a free instance of dep and sends it the request.
-func (r *Router) forward(w http.ResponseWriter, req *http.Request, ep *Endpoint, dep Deployment, body []byte, id string) int {
+func (r *Router) forward(ctx *fasthttp.RequestCtx, ep *Endpoint, dep Deployment, contentType, id string) int {
 	if len(dep.Instances) == 0 {
-		return writeError(w, http.StatusServiceUnavailable, "NoReadyDeployment", notReadyMessage(ep, dep))
+		return writeError(ctx, http.StatusServiceUnavailable, "NoReadyDeployment", notReadyMessage(ep, dep))
 	}
-	instance, release, err := r.acquire(req.Context(), dep)
+	inst, release, err := r.acquire(ctx, dep)
 	if errors.Is(err, admission.ErrQueueTimeout) {
-		return writeError(w, http.StatusTooManyRequests, "TooManyRequests",
+		return writeError(ctx, http.StatusTooManyRequests, "TooManyRequests",
 			fmt.Sprintf("deployment %s is busy: the request waited longer than max_queue_wait_ms (%d ms) for a free instance; retry later or raise max_concurrent_requests_per_instance or instance_count",
 				dep.Name, dep.Settings.MaxQueueWaitMS))
 	}
 	if err != nil {
-		return 499 // the client went away while waiting
+		return writeError(ctx, http.StatusServiceUnavailable, "ShuttingDown", "the router is shutting down; retry")
 	}
 	defer release()
 
-	timeout := time.Duration(dep.Settings.RequestTimeoutMS) * time.Millisecond
-	ctx, cancel := context.WithTimeout(req.Context(), timeout)
-	defer cancel()
-	out, err := http.NewRequestWithContext(ctx, http.MethodPost, instance+"/score", bytes.NewReader(body))
-	if err != nil {
-		return writeError(w, http.StatusInternalServerError, "InternalError", err.Error())
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	resp := &ctx.Response
+	req.Header.SetMethod(http.MethodPost)
+	req.SetRequestURI("/score")
+	req.Header.SetHost(inst.client.Addr)
+	if contentType != "" {
+		req.Header.SetContentType(contentType)
 	}
-	out.Header.Set("Content-Type", req.Header.Get("Content-Type"))
-	out.Header.Set("x-request-id", id)
-	resp, err := r.client.Do(out)
-	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return writeError(w, http.StatusGatewayTimeout, "RequestTimeout",
-				fmt.Sprintf("deployment %s did not answer within request_timeout_ms (%d ms)", dep.Name, dep.Settings.RequestTimeoutMS))
-		}
-		return writeError(w, http.StatusBadGateway, "BadGateway", fmt.Sprintf("deployment %s: %v", dep.Name, err))
+	req.Header.Set("x-request-id", id)
+	req.SetBodyRaw(ctx.PostBody())
+	deadline := time.Now().Add(time.Duration(dep.Settings.RequestTimeoutMS) * time.Millisecond)
+	err = inst.client.DoDeadline(req, resp, deadline)
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout):
+		resp.Reset()
+		return writeError(ctx, http.StatusGatewayTimeout, "RequestTimeout",
+			fmt.Sprintf("deployment %s did not answer within request_timeout_ms (%d ms)", dep.Name, dep.Settings.RequestTimeoutMS))
+	case err != nil:
+		resp.Reset()
+		return writeError(ctx, http.StatusBadGateway, "BadGateway", fmt.Sprintf("deployment %s: %v", dep.Name, err))
 	}
-	defer resp.Body.Close()
-	for _, h := range []string{"Content-Type", "Content-Length"} {
-		if v := resp.Header.Get(h); v != "" {
-			w.Header().Set(h, v)
-		}
-	}
-	w.Header().Set("azureml-model-deployment", dep.Name)
-	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
-	return resp.StatusCode
+	resp.Header.Del("Server")
+	resp.Header.Del("Date")
+	resp.Header.Set("x-request-id", id)
+	resp.Header.Set("azureml-model-deployment", dep.Name)
+	return resp.StatusCode()
 }
 
 func notReadyMessage(ep *Endpoint, picked Deployment) string {
@@ -322,70 +362,87 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 }
 
 // acquire takes a slot on the instance of dep with the fewest requests in flight and waiting.
-func (r *Router) acquire(ctx context.Context, dep Deployment) (string, func(), error) {
-	var best string
-	var bestLim *admission.Limiter
+func (r *Router) acquire(ctx context.Context, dep Deployment) (*instance, func(), error) {
+	var best *instance
 	bestLoad := 0
-	for _, inst := range dep.Instances {
-		lim := r.limiter(inst, dep.Settings)
-		load := lim.InFlight() + lim.Queued()
-		if bestLim == nil || load < bestLoad {
-			best, bestLim, bestLoad = inst, lim, load
+	for _, url := range dep.Instances {
+		inst := r.instance(url, dep.Settings)
+		load := inst.lim.InFlight() + inst.lim.Queued()
+		if best == nil || load < bestLoad {
+			best, bestLoad = inst, load
 		}
 	}
-	release, err := bestLim.Acquire(ctx)
+	release, err := best.lim.Acquire(ctx)
 	return best, release, err
 }
 
-func (r *Router) limiter(instance string, s v1.RequestSettings) *admission.Limiter {
+// instance returns the router's state for a scoring host, made anew when its settings
+// change. Up to window times max_concurrent_requests_per_instance requests are in flight to
+// one instance, so that its workers never wait for the network between requests; the
+// scoring host itself admits max_concurrent_requests_per_instance to its workers and queues
+// the rest, with the same max_queue_wait_ms.
+func (r *Router) instance(url string, s v1.RequestSettings) *instance {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	il, ok := r.limiters[instance]
-	if !ok || il.settings != s {
-		il = &instanceLimiter{settings: s,
-			lim: admission.New(max(s.MaxConcurrentRequestsPerInstance, 1), time.Duration(s.MaxQueueWaitMS)*time.Millisecond)}
-		r.limiters[instance] = il
+	inst, ok := r.instances[url]
+	if !ok || inst.settings != s {
+		if ok {
+			inst.client.CloseIdleConnections()
+		}
+		limit := window * max(s.MaxConcurrentRequestsPerInstance, 1)
+		inst = &instance{settings: s,
+			lim:    admission.New(limit, time.Duration(s.MaxQueueWaitMS)*time.Millisecond),
+			client: &fasthttp.HostClient{Addr: strings.TrimPrefix(url, "http://"), MaxConns: limit, NoDefaultUserAgentHeader: true}}
+		r.instances[url] = inst
 	}
-	return il.lim
+	return inst
 }
+
+// window is how many requests per worker the router keeps in flight to an instance.
+const window = 2
 
 // maybeMirror sends a copy of the request to a mirrored deployment, as often as its
 // mirror_traffic percentage says; its answer is dropped.
-func (r *Router) maybeMirror(ep *Endpoint, chosen string, req *http.Request, body []byte, id string) {
+func (r *Router) maybeMirror(ep *Endpoint, chosen, contentType string, body []byte, id string) {
 	for name, pct := range ep.Mirror {
 		dep, ok := ep.Deployments[name]
 		if !ok || name == chosen || pct <= 0 || r.intn(100) >= pct || len(dep.Instances) == 0 {
 			continue
 		}
-		contentType := req.Header.Get("Content-Type")
+		body := append([]byte(nil), body...) // the request's body is reused once it is answered
 		go func() {
-			timeout := time.Duration(dep.Settings.RequestTimeoutMS) * time.Millisecond
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			deadline := time.Now().Add(time.Duration(dep.Settings.RequestTimeoutMS) * time.Millisecond)
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
 			defer cancel()
-			instance, release, err := r.acquire(ctx, dep)
+			inst, release, err := r.acquire(ctx, dep)
 			if err != nil {
 				return
 			}
 			defer release()
-			out, _ := http.NewRequestWithContext(ctx, http.MethodPost, instance+"/score", bytes.NewReader(body))
-			out.Header.Set("Content-Type", contentType)
-			out.Header.Set("x-request-id", id+"-mirror")
-			resp, err := r.client.Do(out)
-			status := 502
-			if err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				status = resp.StatusCode
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.Header.SetMethod(http.MethodPost)
+			req.SetRequestURI("/score")
+			req.Header.SetHost(inst.client.Addr)
+			req.Header.SetContentType(contentType)
+			req.Header.Set("x-request-id", id+"-mirror")
+			req.SetBodyRaw(body)
+			status := http.StatusBadGateway
+			if err := inst.client.DoDeadline(req, resp, deadline); err == nil {
+				status = resp.StatusCode()
 			}
 			r.metrics.observeMirror(ep.Name, name, status)
 		}()
 	}
 }
 
-func writeError(w http.ResponseWriter, status int, code, message string) int {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v1.Error{Error: v1.ErrorBody{Code: code, Message: message}})
+func writeError(ctx *fasthttp.RequestCtx, status int, code, message string) int {
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	body, _ := json.Marshal(v1.Error{Error: v1.ErrorBody{Code: code, Message: message}})
+	ctx.SetBody(append(body, '\n'))
 	return status
 }
 

@@ -1,10 +1,12 @@
 package router
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,13 +38,23 @@ func settings(concurrent, queueMS, timeoutMS int) v1.RequestSettings {
 	return v1.RequestSettings{MaxConcurrentRequestsPerInstance: concurrent, MaxQueueWaitMS: queueMS, RequestTimeoutMS: timeoutMS}
 }
 
-func newTestRouter(t *testing.T) (*Router, *httptest.Server) {
+// testRouter is a router serving on a loopback port.
+type testRouter struct{ URL string }
+
+func newTestRouter(t *testing.T, configure ...func(*Router)) (*Router, testRouter) {
 	r := New(slog.New(slog.NewTextHandler(io.Discard, nil)), func(token, endpoint string) bool {
 		return token == "token-for-"+endpoint
 	})
-	srv := httptest.NewServer(r.Handler())
-	t.Cleanup(srv.Close)
-	return r, srv
+	for _, c := range configure {
+		c(r)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go r.Serve(ln)
+	t.Cleanup(func() { r.Shutdown(context.Background()) })
+	return r, testRouter{URL: "http://" + ln.Addr().String()}
 }
 
 func post(t *testing.T, url, key string, header map[string]string, body string) (int, string) {
@@ -139,9 +151,11 @@ func TestQueueWaitAndTimeout(t *testing.T) {
 	slow, _ := backend(t, "slow", 300*time.Millisecond)
 	r.SetEndpoint(Endpoint{Name: "ep", AuthMode: v1.AuthKey, Keys: []string{"k"}, Traffic: map[string]int{"slow": 100},
 		Deployments: map[string]Deployment{"slow": {Name: "slow", Instances: []string{slow.URL}, Settings: settings(1, 50, 5000)}}})
+	// One slot per instance lets two requests in flight (the scoring host queues the second);
+	// the third waits in the router and gives up after max_queue_wait_ms.
 	var wg sync.WaitGroup
-	statuses := make(chan int, 2)
-	for range 2 {
+	statuses := make(chan int, 3)
+	for range 3 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -155,7 +169,7 @@ func TestQueueWaitAndTimeout(t *testing.T) {
 	for s := range statuses {
 		got[s]++
 	}
-	if got[200] != 1 || got[429] != 1 {
+	if got[200] != 2 || got[429] != 1 {
 		t.Errorf("one request must wait past max_queue_wait_ms and get 429: %v", got)
 	}
 
@@ -168,8 +182,7 @@ func TestQueueWaitAndTimeout(t *testing.T) {
 }
 
 func TestBodyLimitAndMetrics(t *testing.T) {
-	r, srv := newTestRouter(t)
-	r.MaxBodyBytes = 10
+	r, srv := newTestRouter(t, func(r *Router) { r.MaxBodyBytes = 10 })
 	b, _ := backend(t, "blue", 0)
 	r.SetEndpoint(Endpoint{Name: "ep", AuthMode: v1.AuthKey, Keys: []string{"k"}, Traffic: map[string]int{"blue": 100},
 		Deployments: map[string]Deployment{"blue": {Name: "blue", Instances: []string{b.URL}, Settings: settings(1, 500, 5000)}}})
@@ -187,9 +200,9 @@ func TestBodyLimitAndMetrics(t *testing.T) {
 	resp.Body.Close()
 	for _, want := range []string{
 		`berth_router_requests_total{code="200",deployment="blue",endpoint="ep"} 1`,
-		`berth_router_requests_total{code="413",deployment="blue",endpoint="ep"} 1`,
+		`berth_router_requests_total{code="413",deployment="",endpoint="ep"} 1`,
 		`berth_router_requests_total{code="404",deployment="",endpoint=""} 1`,
-		`berth_router_request_duration_seconds_count{deployment="blue",endpoint="ep"} 2`,
+		`berth_router_request_duration_seconds_count{deployment="blue",endpoint="ep"} 1`,
 	} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("metrics lack %s", want)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -54,7 +55,9 @@ type Address struct {
 
 // Run serves the workspace until ctx ends, then shuts down cleanly: it stops taking
 // requests, ends open streams, and leaves running jobs to be reattached on the next start.
-func Run(ctx context.Context, opts Options, log *slog.Logger, ready func(url string)) error {
+//
+// logOutput is where log writes; the router's access log goes there too.
+func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Writer) error {
 	if err := os.MkdirAll(opts.Home, 0o700); err != nil {
 		return fmt.Errorf("creating data folder %s: %w", opts.Home, err)
 	}
@@ -106,7 +109,9 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, ready func(url str
 	}
 	defer exec.Shutdown()
 
-	rt := router.New(log.With("component", "router"), func(token, endpoint string) bool {
+	accessLog := router.NewAccessLog(logOutput)
+	defer accessLog.Close()
+	rt := router.New(accessLog.With("component", "router"), func(token, endpoint string) bool {
 		return box.VerifyToken(token, endpoint, time.Now())
 	})
 	if opts.MaxScoringBody > 0 {
@@ -132,18 +137,14 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, ready func(url str
 	defer endRequests()
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return reqCtx }}
-	rs := &http.Server{Handler: rt.Handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	if err := jobrun.WriteJSON(filepath.Join(opts.Home, AddressFile), Address{URL: url, RouterURL: routerURL, PID: os.Getpid()}); err != nil {
 		return err
 	}
 	log.Info("berth server listening", "url", url, "home", opts.Home, "workspace", opts.Workspace)
-	if ready != nil {
-		ready(url)
-	}
 	served := make(chan error, 2)
 	go func() { served <- hs.Serve(ln) }()
-	go func() { served <- rs.Serve(rln) }()
+	go func() { served <- rt.Serve(rln) }()
 	select {
 	case err := <-served:
 		return err
@@ -153,7 +154,7 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, ready func(url str
 	endRequests() // ends log streams, which would otherwise hold Shutdown open
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return errors.Join(hs.Shutdown(shutCtx), rs.Shutdown(shutCtx))
+	return errors.Join(hs.Shutdown(shutCtx), rt.Shutdown(shutCtx))
 }
 
 // LoadOrCreateToken returns the admin token of the data folder home, creating it with mode
