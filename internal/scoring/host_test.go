@@ -640,7 +640,11 @@ func TestSIGTERMFinishesInFlightAndExits0(t *testing.T) {
 	t.Parallel()
 	h := startHost(t, testScript, nil, "--workers", "2", "--max-concurrent-requests", "2")
 	h.waitReady()
-	pids := regexp.MustCompile(`msg="worker ready" worker=\d pid=(\d+)`).FindAllStringSubmatch(h.errText(), -1)
+	var pids [][]string
+	waitFor(t, "both workers' pids in the log", func() bool {
+		pids = regexp.MustCompile(`msg="worker ready" worker=\d pid=(\d+)`).FindAllStringSubmatch(h.errText(), -1)
+		return len(pids) == 2
+	})
 	release := filepath.Join(t.TempDir(), "release")
 
 	inFlight := make(chan response, 1)
@@ -658,9 +662,6 @@ func TestSIGTERMFinishesInFlightAndExits0(t *testing.T) {
 	}
 	if code := h.waitExit(); code != 0 {
 		t.Fatalf("exit code %d, want 0", code)
-	}
-	if len(pids) != 2 {
-		t.Fatalf("found %d worker pids in the log", len(pids))
 	}
 	for _, m := range pids {
 		var pid int
@@ -687,4 +688,70 @@ func TestBadFlagsExit2(t *testing.T) {
 	if stderr.String() != want {
 		t.Fatalf("stderr %q, want %q", stderr.String(), want)
 	}
+}
+
+// TestReplacementInitFailureExits3: a worker that died is replaced, and if the replacement's
+// init() fails (here: every init() after the first), the host stops with exit code 3 as it
+// would at startup, rather than serving with fewer workers for ever.
+func TestReplacementInitFailureExits3(t *testing.T) {
+	t.Parallel()
+	script := `
+import os
+
+def init():
+    marker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "initialised")
+    if os.path.exists(marker):
+        raise RuntimeError("the model is gone")
+    open(marker, "w").close()
+
+def run(raw_data):
+    os._exit(1)
+`
+	termLog := filepath.Join(t.TempDir(), "termination-log")
+	h := startHost(t, script, nil, "--termination-log", termLog)
+	h.waitReady()
+	if r := h.score("{}"); r.status != http.StatusBadGateway {
+		t.Fatalf("got %d %s, want 502", r.status, r.body)
+	}
+	if code := h.waitExit(); code != ExitInitFailed {
+		t.Fatalf("exit code %d, want %d:\n%s", code, ExitInitFailed, h.errText())
+	}
+	data, err := os.ReadFile(termLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "init() raised RuntimeError: the model is gone") {
+		t.Fatalf("termination log:\n%s", data)
+	}
+}
+
+// TestWorkersDieWithAKilledHost: a host killed outright (SIGKILL, out of memory) takes its
+// workers with it, even one busy in run(), so none outlives it holding memory or a GPU.
+func TestWorkersDieWithAKilledHost(t *testing.T) {
+	t.Parallel()
+	h := startHost(t, testScript, nil)
+	h.waitReady()
+	var pid int
+	waitFor(t, "the worker's pid in the log", func() bool {
+		m := regexp.MustCompile(`msg="worker ready" worker=1 pid=(\d+)`).FindStringSubmatch(h.errText())
+		if m != nil {
+			fmt.Sscan(m[1], &pid)
+		}
+		return m != nil
+	})
+	never := filepath.Join(t.TempDir(), "never")
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, h.base+"/score", strings.NewReader(fmt.Sprintf(`{"op": "wait", "path": %q}`, never)))
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, "the request to be in flight", func() bool {
+		return h.metric("berth_scoring_requests_in_flight") == "1"
+	})
+	h.cmd.Process.Kill()
+	h.waitExit()
+	waitFor(t, "the worker to be gone", func() bool {
+		return syscall.Kill(pid, 0) == syscall.ESRCH
+	})
 }

@@ -191,8 +191,14 @@ func (o *Options) resolvePaths() error {
 			return err
 		}
 	}
-	if _, err := exec.LookPath(o.Python); err != nil {
+	python, err := exec.LookPath(o.Python)
+	if err != nil {
 		return usageErrorf("--python %s: no such interpreter; give a path or a name on PATH, such as /usr/bin/python3", o.Python)
+	}
+	// Absolute, because the workers start in the code folder, where a relative path would
+	// mean something else.
+	if o.Python, err = filepath.Abs(python); err != nil {
+		return usageErrorf("--python %s: %v", o.Python, err)
 	}
 	return nil
 }

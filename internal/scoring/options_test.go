@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,8 +22,12 @@ func TestParseOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	python3, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := Options{
-		Script: script, CodeDir: dir, Workers: 1, Python: "python3", Host: "127.0.0.1",
+		Script: script, CodeDir: dir, Workers: 1, Python: python3, Host: "127.0.0.1",
 		Port: 5001, RequestTimeout: 5 * time.Second, MaxConcurrent: 1,
 		MaxQueueWait: 500 * time.Millisecond, MaxBodyBytes: 100 << 20,
 	}
@@ -64,7 +69,7 @@ func TestParseOptionsAll(t *testing.T) {
 // TestParseOptionsRejects pins every message a bad command line gets.
 func TestParseOptionsRejects(t *testing.T) {
 	dir := t.TempDir()
-	script := writeFile(t, dir, "score.py", "")
+	writeFile(t, dir, "score.py", "")
 	writeFile(t, dir, "notes.txt", "")
 	t.Chdir(dir)
 	for _, tc := range []struct {
@@ -101,7 +106,6 @@ func TestParseOptionsRejects(t *testing.T) {
 			t.Errorf("%q:\n got %s\nwant %s", tc.args, err, tc.want)
 		}
 	}
-	_ = script
 
 	if err := os.Mkdir(filepath.Join(dir, "code.py"), 0o755); err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ type pool struct {
 	restarts  func() // counts a replacement in the metrics
 
 	everReady atomic.Bool // every worker was ready once: requests may be taken
+	fatal     chan error  // the first error that ends the host
 
 	mu       sync.Mutex
 	current  []*worker      // by slot, the process serving it (possibly still in init())
@@ -38,7 +39,6 @@ type pool struct {
 	waiting  []chan *worker // requests waiting for a free worker, oldest first
 	ready    int            // workers whose init() returned and that are alive
 	stopping bool           // no more replacements
-	fatal    chan error     // the first error that ends the host
 }
 
 func newPool(env workerEnv, size int, lateGrace time.Duration, log *slog.Logger, restarts func()) *pool {

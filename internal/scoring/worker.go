@@ -84,8 +84,11 @@ func startWorker(env workerEnv, index int) (*worker, error) {
 	// Plain pipes rather than cmd.StdoutPipe, so that Wait does not wait for or close them.
 	cmd.Stdout, cmd.Stderr = outW, errW
 	// Its own process group: a stuck worker is killed with whatever it started, and a signal
-	// meant for the host (Ctrl-C in a terminal) does not interrupt a request half-way.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// sent to the host's group (a supervisor's SIGTERM, Ctrl-C in a terminal) does not cut a
+	// request short: the host drains, then closes the worker's pipe. Pdeathsig covers the host
+	// being killed outright; it fires when the starting thread ends, and Go ends threads only
+	// when a goroutine locked to one returns, which the host never does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = cmd.Start()
 	// The worker holds its ends now; ours must go, or we would never see end-of-file when it
 	// dies.
@@ -248,7 +251,15 @@ func (w *worker) stop(grace time.Duration) {
 		<-w.exited
 	}
 	w.answers.Close()
-	w.output.Wait()
+	// Something the worker started in the background may still hold its stdout; the output
+	// is not worth hanging the host's exit for.
+	copied := make(chan struct{})
+	go func() { w.output.Wait(); close(copied) }()
+	select {
+	case <-copied:
+	case <-time.After(2 * time.Second):
+		syscall.Kill(-w.pid, syscall.SIGKILL)
+	}
 }
 
 // exitDescription says how the process ended, such as "exit status 1" or "killed by SIGKILL",

@@ -57,8 +57,15 @@ def write_all(data):
 
 
 def failure(summary, exc):
-    """The payload of INIT_FAILED and RUN_FAILED: a one-line summary and the traceback."""
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    """The payload of INIT_FAILED and RUN_FAILED: a one-line summary and the traceback.
+
+    The frames of this worker and of the import machinery come first and say nothing about the
+    user's code, so they are left out."""
+    tb = exc.__traceback__
+    while tb is not None and (tb.tb_frame.f_code.co_filename == "<string>"
+                              or tb.tb_frame.f_code.co_filename.startswith("<frozen ")):
+        tb = tb.tb_next
+    lines = traceback.format_exception(type(exc), exc, tb)
     text = "".join(lines).rstrip("\n").split("\n")
     return json.dumps({"summary": summary, "traceback": "\n".join(text[-TRACEBACK_LINES:])}).encode()
 
@@ -116,7 +123,7 @@ def encode(result):
         return UNSUPPORTED, message.encode()
 
 
-def load(script, code_dir):
+def load_script(script):
     """Imports the script as a module named after its file and calls its init()."""
     name = os.path.splitext(os.path.basename(script))[0]
     stage = "importing " + os.path.basename(script)
@@ -167,9 +174,10 @@ def main():
     # not see this worker's end.
     os.set_inheritable(REQUEST_FD, False)
     os.set_inheritable(ANSWER_FD, False)
-    # `python -c` puts the current directory first on sys.path; the code folder replaces it.
-    sys.path[0] = code_dir
-    run = load(script, code_dir)
+    # `python -c` puts "" (the current folder) first on sys.path, unless safe-path mode is on;
+    # the code folder takes the first place either way.
+    sys.path[:] = [code_dir] + [p for p in sys.path if p != ""]
+    run = load_script(script)
     if run is None:
         sys.exit(1)
     send(READY, b"")

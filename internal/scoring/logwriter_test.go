@@ -1,0 +1,61 @@
+package scoring
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestBatchWriterHoldsLinesUntilFlush(t *testing.T) {
+	var dst syncBuffer
+	w := newBatchWriter(&dst, time.Hour)
+	w.Write([]byte("one\n"))
+	w.Write([]byte("two\n"))
+	if got := dst.String(); got != "" {
+		t.Fatalf("written before a flush: %q", got)
+	}
+	w.Flush()
+	if got := dst.String(); got != "one\ntwo\n" {
+		t.Fatalf("after Flush: %q", got)
+	}
+}
+
+func TestBatchWriterWritesFullBatchesAtOnce(t *testing.T) {
+	var dst syncBuffer
+	w := newBatchWriter(&dst, time.Hour)
+	line := strings.Repeat("x", 1023) + "\n"
+	for range maxBatch / len(line) {
+		w.Write([]byte(line))
+	}
+	if got := len(dst.String()); got != maxBatch {
+		t.Fatalf("%d bytes written once the batch was full, want %d", got, maxBatch)
+	}
+}
+
+func TestBatchWriterFlushesOnItsOwn(t *testing.T) {
+	var dst syncBuffer
+	w := newBatchWriter(&dst, time.Millisecond)
+	w.Write([]byte("line\n"))
+	waitFor(t, "the timed flush", func() bool { return dst.String() == "line\n" })
+	w.Write([]byte("again\n"))
+	waitFor(t, "the second timed flush", func() bool { return dst.String() == "line\nagain\n" })
+}
