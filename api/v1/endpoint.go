@@ -86,6 +86,11 @@ const (
 	DefaultMaxQueueWaitMS   = 500
 )
 
+// QueueWaitHeader carries what is left of a scoring request's max_queue_wait_ms, in
+// milliseconds, from the router to the scoring host: both queue requests, and the two waits
+// together stay within the setting.
+const QueueWaitHeader = "X-Berth-Queue-Wait-Ms"
+
 // Probe configures a liveness or readiness probe; durations in seconds.
 type Probe struct {
 	InitialDelay     int `json:"initial_delay" yaml:"initial_delay"`

@@ -61,6 +61,14 @@ func realAfter(d time.Duration) (<-chan time.Time, func() bool) {
 // exceeded maxQueueWait and ctx.Err() when ctx ended first; otherwise the caller holds a slot
 // until it calls release, which is safe to call more than once.
 func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
+	return l.AcquireWithin(ctx, l.maxQueueWait)
+}
+
+// AcquireWithin is Acquire with a shorter wait for this caller: a request that already
+// waited elsewhere (in the router) gets what is left of its max_queue_wait_ms, not all of it
+// again. A wait longer than maxQueueWait is cut to it.
+func (l *Limiter) AcquireWithin(ctx context.Context, wait time.Duration) (release func(), err error) {
+	wait = max(min(wait, l.maxQueueWait), 0)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -70,7 +78,7 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 		l.mu.Unlock()
 		return l.releaseFunc(), nil
 	}
-	if l.maxQueueWait == 0 {
+	if wait == 0 {
 		l.mu.Unlock()
 		return nil, ErrQueueTimeout
 	}
@@ -78,7 +86,7 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 	elem := l.waiters.PushBack(w)
 	l.mu.Unlock()
 
-	timeout, stop := l.after(l.maxQueueWait)
+	timeout, stop := l.after(wait)
 	defer stop()
 	select {
 	case <-w.ready:

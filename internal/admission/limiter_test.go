@@ -360,3 +360,27 @@ func TestNewRejectsNonsense(t *testing.T) {
 		})
 	}
 }
+
+func TestAcquireWithinWaitsAtMostWhatIsLeft(t *testing.T) {
+	l := New(1, time.Minute)
+	var asked []time.Duration
+	l.after = func(d time.Duration) (<-chan time.Time, func() bool) {
+		asked = append(asked, d)
+		ch := make(chan time.Time, 1)
+		ch <- time.Time{}
+		return ch, func() bool { return true }
+	}
+	hold, _ := l.Acquire(context.Background())
+	defer hold()
+	for _, want := range []struct{ ask, wait time.Duration }{{time.Second, time.Second}, {time.Hour, time.Minute}} {
+		if _, err := l.AcquireWithin(context.Background(), want.ask); !errors.Is(err, ErrQueueTimeout) {
+			t.Fatalf("err = %v", err)
+		}
+		if got := asked[len(asked)-1]; got != want.wait {
+			t.Errorf("AcquireWithin(%s) waited %s, want %s", want.ask, got, want.wait)
+		}
+	}
+	if _, err := l.AcquireWithin(context.Background(), -time.Second); !errors.Is(err, ErrQueueTimeout) || len(asked) != 2 {
+		t.Errorf("nothing left to wait must refuse at once: %v, %d timers", err, len(asked))
+	}
+}

@@ -301,6 +301,7 @@ func (r *Router) forward(ctx *fasthttp.RequestCtx, ep *Endpoint, dep Deployment,
 	if len(dep.Instances) == 0 {
 		return writeError(ctx, http.StatusServiceUnavailable, "NoReadyDeployment", notReadyMessage(ep, dep))
 	}
+	queued := time.Now()
 	inst, release, err := r.acquire(ctx, dep)
 	if errors.Is(err, admission.ErrQueueTimeout) {
 		return writeError(ctx, http.StatusTooManyRequests, "TooManyRequests",
@@ -322,6 +323,8 @@ func (r *Router) forward(ctx *fasthttp.RequestCtx, ep *Endpoint, dep Deployment,
 		req.Header.SetContentType(contentType)
 	}
 	req.Header.Set("x-request-id", id)
+	left := time.Duration(dep.Settings.MaxQueueWaitMS)*time.Millisecond - time.Since(queued)
+	req.Header.Set(v1.QueueWaitHeader, strconv.FormatInt(max(left.Milliseconds(), 0), 10))
 	req.SetBodyRaw(ctx.PostBody())
 	deadline := time.Now().Add(time.Duration(dep.Settings.RequestTimeoutMS) * time.Millisecond)
 	err = inst.client.DoDeadline(req, resp, deadline)

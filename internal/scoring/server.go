@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	v1 "berth/api/v1"
 	"berth/internal/admission"
 )
 
@@ -170,6 +171,16 @@ func writeText(w http.ResponseWriter, text string) error {
 	return nil
 }
 
+// queueBudget is how long a request may wait in the host's queue.
+func queueBudget(r *http.Request, configured time.Duration) time.Duration {
+	if v := r.Header.Get(v1.QueueWaitHeader); v != "" {
+		if ms, err := strconv.Atoi(v); err == nil && ms >= 0 {
+			return min(time.Duration(ms)*time.Millisecond, configured)
+		}
+	}
+	return configured
+}
+
 // score runs one request through the queue and a worker.
 func (s *server) score(w http.ResponseWriter, r *http.Request, id string) error {
 	if !s.pool.everReady.Load() {
@@ -184,7 +195,7 @@ func (s *server) score(w http.ResponseWriter, r *http.Request, id string) error 
 		return err
 	}
 
-	release, err := s.limiter.Acquire(r.Context())
+	release, err := s.limiter.AcquireWithin(r.Context(), queueBudget(r, s.opts.MaxQueueWait))
 	switch {
 	case errors.Is(err, admission.ErrQueueTimeout):
 		return newError(http.StatusTooManyRequests, "TooManyRequests",
