@@ -146,7 +146,11 @@ func (o *deploymentCreateOptions) run(ctx context.Context, g *globalOptions, upd
 	var uploads []client.Upload
 	if o.file != "" {
 		for _, lp := range endpointspec.LocalPaths(spec) {
-			up, err := localUpload(lp.Part, lp.Path, src.base, lp.Part == "model")
+			l, err := findLocal(lp.Part, lp.Path, src.base, "deployment")
+			if err != nil {
+				return err
+			}
+			up, err := l.upload(lp.Part == "model")
 			if err != nil {
 				return err
 			}

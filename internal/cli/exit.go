@@ -86,7 +86,7 @@ func printError(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintln(w, "ERROR: "+err.Error())
-	if isCobraUsageError(err) {
+	if isCobraUsageError(err) && !strings.Contains(err.Error(), "--help") {
 		fmt.Fprintln(w, "Run the command with --help to see its usage.")
 	}
 }

@@ -96,30 +96,23 @@ func (o *jobCreateOptions) run(ctx context.Context, g *globalOptions) error {
 func collectUploads(spec *v1.JobSpec, base string) ([]client.Upload, error) {
 	var uploads []client.Upload
 	for _, lp := range jobspec.LocalPaths(spec) {
-		p := lp.Path
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(base, p)
-		}
-		if abs, err := filepath.Abs(p); err == nil {
-			p = abs
-		}
-		info, err := os.Stat(p)
+		l, err := findLocal(lp.Part, lp.Path, base, "job")
 		if err != nil {
-			return nil, usageErrorf("%s: path %s does not exist (looked for %s, relative to the job file's folder)", lp.Part, lp.Path, p)
+			return nil, err
 		}
 		if in, ok := spec.Inputs[strings.TrimPrefix(lp.Part, "inputs.")]; ok && lp.Part != "code" {
 			switch {
-			case in.Type == v1.InputURIFolder && !info.IsDir():
+			case in.Type == v1.InputURIFolder && !l.info.IsDir():
 				return nil, usageErrorf("%s: %s is a file, but the input's type is uri_folder; use type: uri_file", lp.Part, lp.Path)
-			case in.Type == v1.InputURIFile && info.IsDir():
+			case in.Type == v1.InputURIFile && l.info.IsDir():
 				return nil, usageErrorf("%s: %s is a folder, but the input's type is uri_file; use type: uri_folder", lp.Part, lp.Path)
 			}
 		}
-		files, err := archive.Collect(p)
+		up, err := l.upload(false)
 		if err != nil {
-			return nil, fmt.Errorf("%s: reading %s: %w", lp.Part, p, err)
+			return nil, err
 		}
-		uploads = append(uploads, client.Upload{Part: lp.Part, Files: files})
+		uploads = append(uploads, up)
 	}
 	return uploads, nil
 }
@@ -187,11 +180,12 @@ func requireName(name string) error {
 	return nil
 }
 
-func newJobShowCmd(g *globalOptions) *cobra.Command {
+// newJobActionCmd builds a command that does one thing to a named job and prints the job.
+func newJobActionCmd(g *globalOptions, use, short string, act func(*client.Client, context.Context, string) (*v1.Job, error)) *cobra.Command {
 	var name string
 	cmd := &cobra.Command{
-		Use:   "show",
-		Short: "Show a job",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireName(name); err != nil {
@@ -201,7 +195,7 @@ func newJobShowCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			job, err := c.GetJob(cmd.Context(), name)
+			job, err := act(c, cmd.Context(), name)
 			if err != nil {
 				return err
 			}
@@ -210,6 +204,15 @@ func newJobShowCmd(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "name of the job")
 	return cmd
+}
+
+func newJobShowCmd(g *globalOptions) *cobra.Command {
+	return newJobActionCmd(g, "show", "Show a job", (*client.Client).GetJob)
+}
+
+func newJobCancelCmd(g *globalOptions) *cobra.Command {
+	return newJobActionCmd(g, "cancel", "Cancel a job: SIGTERM to its processes, SIGKILL after the grace period",
+		(*client.Client).CancelJob)
 }
 
 func newJobListCmd(g *globalOptions) *cobra.Command {
@@ -263,31 +266,6 @@ func newJobStreamCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			return streamJob(cmd.Context(), g, c, name)
-		},
-	}
-	cmd.Flags().StringVarP(&name, "name", "n", "", "name of the job")
-	return cmd
-}
-
-func newJobCancelCmd(g *globalOptions) *cobra.Command {
-	var name string
-	cmd := &cobra.Command{
-		Use:   "cancel",
-		Short: "Cancel a job: SIGTERM to its processes, SIGKILL after the grace period",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireName(name); err != nil {
-				return err
-			}
-			c, err := g.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			job, err := c.CancelJob(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			return g.printResult(g.streams.Out, job, func() table { return jobTable([]v1.Job{*job}) })
 		},
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "name of the job")

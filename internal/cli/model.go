@@ -64,7 +64,11 @@ func (o *modelCreateOptions) run(ctx context.Context, g *globalOptions) error {
 	}
 	var uploads []client.Upload
 	if jobspec.IsLocalPath(spec.Path) {
-		up, err := localUpload("model", trimFileScheme(spec.Path), src.base, true)
+		l, err := findLocal("model", trimFileScheme(spec.Path), src.base, "model")
+		if err != nil {
+			return err
+		}
+		up, err := l.upload(true)
 		if err != nil {
 			return err
 		}

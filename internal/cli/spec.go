@@ -38,9 +38,17 @@ func setFlag(path, value string) string {
 	return path + "=" + strconv.Quote(value)
 }
 
-// localUpload packs a local path named in a spec. A folder's entries go under its own name
-// when underName is set (a model folder keeps its name, as AZUREML_MODEL_DIR shows it).
-func localUpload(part, path, base string, underName bool) (client.Upload, error) {
+// localPath is a local path named in a file, found on disk.
+type localPath struct {
+	part string // the upload part: "code", "model", "inputs.<name>"
+	path string // as the file wrote it
+	abs  string
+	info os.FileInfo
+}
+
+// findLocal finds a path that a file of kind noun ("job", "deployment") names, relative to
+// the file's folder base.
+func findLocal(part, path, base, noun string) (localPath, error) {
 	p := path
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(base, p)
@@ -50,8 +58,15 @@ func localUpload(part, path, base string, underName bool) (client.Upload, error)
 	}
 	info, err := os.Stat(p)
 	if err != nil {
-		return client.Upload{}, usageErrorf("%s: path %s does not exist (looked for %s, relative to the file's folder)", part, path, p)
+		return localPath{}, usageErrorf("%s: path %s does not exist (looked for %s, relative to the %s file's folder)", part, path, p, noun)
 	}
+	return localPath{part: part, path: path, abs: p, info: info}, nil
+}
+
+// upload packs a local path. A folder's entries go under its own name when underName is set
+// (a model folder keeps its name, as AZUREML_MODEL_DIR shows it).
+func (l localPath) upload(underName bool) (client.Upload, error) {
+	part, p, info := l.part, l.abs, l.info
 	files, err := archive.Collect(p)
 	if err != nil {
 		return client.Upload{}, fmt.Errorf("%s: reading %s: %w", part, p, err)

@@ -20,6 +20,25 @@ import (
 	"berth/internal/jobspec"
 )
 
+// Limits of what one local job can be.
+const (
+	// MaxProcesses bounds the processes of one distributed job on one machine.
+	MaxProcesses = 64
+	// MaxCommandBytes is the longest command Linux accepts as one argument (MAX_ARG_STRLEN).
+	MaxCommandBytes = 128 << 10
+)
+
+// CheckJob refuses a job the local compute cannot run, before it is stored.
+func CheckJob(spec *v1.JobSpec) error {
+	if n := spec.Distribution.Processes(); n > MaxProcesses {
+		return fmt.Errorf("distribution: the job asks for %d processes, but the local compute runs at most %d per job; lower it, or run on a Kubernetes compute", n, MaxProcesses)
+	}
+	if n := len(spec.Command); n >= MaxCommandBytes {
+		return fmt.Errorf("command: the command is %d bytes, longer than a process accepts (%d); put it in a script in the code folder and run that", n, MaxCommandBytes)
+	}
+	return nil
+}
+
 // prepare lays out the job's folder (code snapshot, inputs, empty outputs) and returns what
 // the runtime is to run. It starts from an empty folder, so preparing again after a restart
 // is safe.

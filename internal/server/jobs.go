@@ -118,6 +118,9 @@ func (s *Server) checkReferences(ctx context.Context, spec *v1.JobSpec) error {
 	if spec.Compute != local.ComputeName {
 		return badRequest("compute %q not found; this workspace has: %s (see berth compute list)", spec.Compute, local.ComputeName)
 	}
+	if err := local.CheckJob(spec); err != nil {
+		return badRequest("%v", err)
+	}
 	for _, name := range sortedKeys(spec.Inputs) {
 		in := spec.Inputs[name]
 		ref, ok := strings.CutPrefix(in.Path, "azureml://jobs/")

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -179,5 +181,51 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(w.home, "artifacts", "jobs")); len(entries) != 0 {
 		t.Errorf("artifacts left after refused uploads: %v", entries)
+	}
+}
+
+func TestLocalComputeLimits(t *testing.T) {
+	w := startServer(t)
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"too many processes", "command: echo hi\ndistribution:\n  type: pytorch\n  process_count_per_instance: 100000\n",
+			"ERROR: distribution: the job asks for 100000 processes, but the local compute runs at most 64 per job; lower it, or run on a Kubernetes compute\n"},
+		{"command too long", "command: echo " + strings.Repeat("x", 140000) + "\n",
+			"ERROR: command: the command is 140005 bytes, longer than a process accepts (131072); put it in a script in the code folder and run that\n"},
+		{"uri_folder naming a file", "command: ls ${{inputs.d}}\ninputs:\n  d:\n    type: uri_folder\n    path: job.yml\n",
+			"ERROR: inputs.d: job.yml is a file, but the input's type is uri_folder; use type: uri_file\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := w.berth(writeFiles(t, tt.yaml, nil), "job", "create", "-f", "job.yml")
+			if r.code != 2 || r.stderr != tt.want {
+				t.Errorf("exit %d, stderr %q\nwant %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
+	dir := t.TempDir()
+	r := w.berth(dir, "job", "frobnicate")
+	if r.code != 2 || r.stderr != "ERROR: unknown command \"frobnicate\" for \"berth job\"; see berth job --help\n" {
+		t.Errorf("unknown subcommand: %d %q", r.code, r.stderr)
+	}
+	r = w.berth(dir, "job", "list", "--server", "notaurl")
+	if r.code != 2 || !strings.HasPrefix(r.stderr, "ERROR: server address \"notaurl\" is not a URL such as http://127.0.0.1:8080") {
+		t.Errorf("--server notaurl: %d %q", r.code, r.stderr)
+	}
+	r = w.berth(dir, "job", "list", "-o", "xml")
+	if r.code != 2 {
+		t.Errorf("-o xml: %d", r.code)
+	}
+}
+
+func TestOneServerPerDataFolder(t *testing.T) {
+	w := startServer(t)
+	cmd := exec.Command(filepath.Join(binDir, "berth"), "server", "--listen", "127.0.0.1:0", "--router-listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "BERTH_HOME="+w.home)
+	out, err := cmd.CombinedOutput()
+	want := fmt.Sprintf("ERROR: data folder %s is in use by the berth server with pid %d (%s); stop that server, or give this one another data folder with --home or BERTH_HOME\n", w.home, w.cmd.Process.Pid, w.url)
+	if err == nil || string(out) != want {
+		t.Errorf("second server: %v\n%s\nwant %q", err, out, want)
 	}
 }
