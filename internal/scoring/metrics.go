@@ -4,19 +4,18 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	vm "github.com/VictoriaMetrics/metrics"
 )
 
-// metrics are what GET /metrics exposes. They live in a registry of their own, not the
-// process-wide default, so that tests can run several hosts in one process.
+// metrics are what GET /metrics exposes, in the Prometheus text format. They live in a set of
+// their own, so that tests can run several hosts in one process. The library is
+// VictoriaMetrics', not client_golang: client_golang's package initialisation alone took
+// 2 ms, which every job's berth-runtime paid before running a single command.
 type metrics struct {
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	byCode   map[int]prometheus.Counter // the usual codes, resolved once instead of per request
-	latency  prometheus.Histogram
-	restarts prometheus.Counter
+	set      *vm.Set
+	byCode   map[int]*vm.Counter // the usual codes, resolved once instead of per request
+	latency  *vm.PrometheusHistogram
+	restarts *vm.Counter
 }
 
 // latencyBuckets start at half a millisecond: a small model answers in about one.
@@ -25,51 +24,41 @@ var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25
 // newMetrics registers the host's metrics; the gauges read the limiter and the pool when
 // scraped, so serving a request costs no gauge update.
 func newMetrics(queued, inFlight, ready func() int) *metrics {
+	s := vm.NewSet()
 	m := &metrics{
-		registry: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "berth_scoring_requests_total",
-			Help: "Scoring requests (POST /score) answered, by HTTP status code.",
-		}, []string{"code"}),
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "berth_scoring_request_duration_seconds",
-			Help:    "Time from receiving a scoring request to answering it, queueing included.",
-			Buckets: latencyBuckets,
-		}),
-		restarts: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "berth_scoring_worker_restarts_total",
-			Help: "Workers that died and were replaced.",
-		}),
+		set:      s,
+		latency:  s.NewPrometheusHistogramExt("berth_scoring_request_duration_seconds", latencyBuckets),
+		restarts: s.NewCounter("berth_scoring_worker_restarts_total"),
+		byCode:   map[int]*vm.Counter{},
 	}
-	gauge := func(name, help string, f func() int) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
-			func() float64 { return float64(f()) })
-	}
-	m.registry.MustRegister(
-		m.requests, m.latency, m.restarts,
-		gauge("berth_scoring_queue_length", "Scoring requests waiting for a slot.", queued),
-		gauge("berth_scoring_requests_in_flight", "Scoring requests holding a slot.", inFlight),
-		gauge("berth_scoring_workers_ready", "Workers whose init() returned and that are alive.", ready),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
-	m.byCode = make(map[int]prometheus.Counter)
+	gauge := func(name string, f func() int) { s.NewGauge(name, func() float64 { return float64(f()) }) }
+	gauge("berth_scoring_queue_length", queued)
+	gauge("berth_scoring_requests_in_flight", inFlight)
+	gauge("berth_scoring_workers_ready", ready)
 	for _, code := range []int{200, 400, 404, 405, 413, 429, 499, 500, 502, 503, 504} {
-		m.byCode[code] = m.requests.WithLabelValues(strconv.Itoa(code))
+		m.byCode[code] = s.NewCounter(requestsSeries(code))
 	}
 	return m
+}
+
+func requestsSeries(code int) string {
+	return `berth_scoring_requests_total{code="` + strconv.Itoa(code) + `"}`
 }
 
 // observe records one answered scoring request.
 func (m *metrics) observe(status int, seconds float64) {
 	c, ok := m.byCode[status]
 	if !ok {
-		c = m.requests.WithLabelValues(strconv.Itoa(status))
+		c = m.set.GetOrCreateCounter(requestsSeries(status))
 	}
 	c.Inc()
-	m.latency.Observe(seconds)
+	m.latency.Update(seconds)
 }
 
 func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		m.set.WritePrometheus(w)
+		vm.WriteProcessMetrics(w)
+	})
 }
