@@ -57,8 +57,14 @@ func splitCommand(command string) ([]section, error) {
 				return nil, fmt.Errorf("the expression %q has no closing }}; close it, "+
 					"as in ${{inputs.data}}", strictyaml.Excerpt(rest, 30))
 			}
+			expr := strings.TrimSpace(rest[3 : 3+end])
+			if expr == "" || strings.ContainsAny(expr, "{}$ \t\n") {
+				return nil, fmt.Errorf("the expression %q is not one name; write it as "+
+					"${{inputs.<name>}} or ${{outputs.<name>}}, and check its braces",
+					strictyaml.Excerpt(rest[:3+end+2], 40))
+			}
 			flush()
-			cur.parts = append(cur.parts, part{text: strings.TrimSpace(rest[3 : 3+end]), expr: true})
+			cur.parts = append(cur.parts, part{text: expr, expr: true})
 			i += 3 + end + 2
 		case strings.HasPrefix(rest, "$[["):
 			if cur.optional {

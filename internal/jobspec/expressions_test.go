@@ -188,3 +188,11 @@ var commandErrorCases = []errorCase{{
 func TestCommandErrors(t *testing.T) {
 	checkErrors(t, commandErrorCases)
 }
+
+func TestMalformedExpressionIsNamed(t *testing.T) {
+	_, err := Parse([]byte("command: echo ${{inputs.a} and ${{ inputs.a }}\ninputs:\n  a: 1\n"), Options{})
+	want := `line 1: command: the expression "${{inputs.a} and ${{ inputs.a }}" is not one name; write it as ${{inputs.<name>}} or ${{outputs.<name>}}, and check its braces`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+}

@@ -30,7 +30,7 @@ type Options struct {
 func Parse(data []byte, opts Options) (*v1.JobSpec, error) {
 	d := decoder{strictyaml.NewDecoder(jobFormat)}
 	root := d.ReadYAML(data)
-	d.ApplySets(root, opts.Set)
+	d.ApplySets(root, d.retargetInputSets(root, opts.Set))
 	if opts.Name != "" {
 		d.Override(root, []string{"name"}, opts.Name)
 	}

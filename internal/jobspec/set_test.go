@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"strings"
 	"testing"
 
 	v1 "berth/api/v1"
@@ -124,4 +125,24 @@ var setErrorCases = []errorCase{{
 
 func TestSetErrors(t *testing.T) {
 	checkErrors(t, setErrorCases)
+}
+
+func TestSetChangesAnInputRatherThanReplacingIt(t *testing.T) {
+	file := "command: echo ${{inputs.lr}} ${{inputs.epochs}}\ninputs:\n  lr:\n    type: number\n    default: 0.1\n  epochs: 3\n"
+	spec, err := Parse([]byte(file), Options{Set: []string{"inputs.lr=0.5", "inputs.epochs=7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Inputs["lr"].Value != "0.5" || spec.Inputs["lr"].Type != "number" || spec.Inputs["epochs"].Value != "7" {
+		t.Fatalf("inputs after --set: %+v", spec.Inputs)
+	}
+	_, err = Parse([]byte(file), Options{Set: []string{"inputs.lr=abc"}})
+	if err == nil || !strings.Contains(err.Error(), "inputs.lr") {
+		t.Fatalf("a number input set to abc: %v", err)
+	}
+	_, err = Parse([]byte(file), Options{Set: []string{"inputs.epoch=5"}})
+	want := `--set "inputs.epoch=5": the job has no input epoch (its inputs are: epochs, lr); declare inputs in the file, and use --set to change their values`
+	if err == nil || err.Error() != want {
+		t.Fatalf("a misspelt input: %v\nwant %s", err, want)
+	}
 }
