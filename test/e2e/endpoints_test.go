@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	v1 "berth/api/v1"
 )
@@ -253,4 +254,57 @@ func TestEndpointsComeBackAfterServerRestart(t *testing.T) {
 		r := w.mustBerth(dir, "online-deployment", "show", "-n", "blue", "-e", "web", "--query", "length(instances[?ready])", "-o", "tsv")
 		return strings.TrimSpace(r.stdout) == "2"
 	})
+}
+
+func TestTokenAuthAndModelCommands(t *testing.T) {
+	w := startServer(t)
+	dir := endpointFiles(t, map[string]string{"blue": ""})
+	os.WriteFile(filepath.Join(dir, "endpoint.yml"), []byte("name: web\nauth_mode: aml_token\n"), 0o644)
+	w.mustBerth(dir, "model", "create", "--name", "weights", "--path", "model")
+	r := w.mustBerth(dir, "model", "create", "--name", "weights", "--path", "model", "--description", "second: with a colon")
+	var m v1.Model
+	json.Unmarshal([]byte(r.stdout), &m)
+	if m.Version != "2" || m.FolderName != "model" || m.Description != "second: with a colon" {
+		t.Errorf("second version: %+v", m)
+	}
+	r = w.berth(dir, "model", "create", "--name", "weights", "--version", "2", "--path", "model")
+	if r.code != 1 || r.stderr != "ERROR: model weights version 2 already exists; give another --version, or leave it out to take the next one\n" {
+		t.Errorf("duplicate version: %d %q", r.code, r.stderr)
+	}
+	r = w.mustBerth(dir, "model", "list", "-n", "weights", "--query", "[].version", "-o", "tsv")
+	if r.stdout != "2\n1\n" {
+		t.Errorf("model list: %q", r.stdout)
+	}
+	w.mustBerth(dir, "model", "download", "-n", "weights", "--label", "latest", "--download-path", "dl")
+	if data, err := os.ReadFile(filepath.Join(dir, "dl", "weights", "model", "weights.json")); err != nil || string(data) != `{"bias": 1}` {
+		t.Errorf("downloaded model: %q %v", data, err)
+	}
+	r = w.berth(dir, "model", "show", "-n", "weights", "-v", "9")
+	if r.code != 3 || r.stderr != "ERROR: model weights version 9 not found; see berth model list -n weights\n" {
+		t.Errorf("missing version: %d %q", r.code, r.stderr)
+	}
+
+	w.mustBerth(dir, "online-endpoint", "create", "-f", "endpoint.yml")
+	w.mustBerth(dir, "online-deployment", "create", "-f", "blue.yml", "--all-traffic")
+	r = w.mustBerth(dir, "online-endpoint", "get-credentials", "-n", "web")
+	var tok v1.EndpointToken
+	json.Unmarshal([]byte(r.stdout), &tok)
+	if tok.AccessToken == "" || tok.TokenType != "Bearer" || time.Until(tok.ExpiryOn) < 50*time.Minute {
+		t.Fatalf("token: %+v", tok)
+	}
+	uri := w.scoringURI(dir, "web")
+	if status, body := scoreOnce(t, uri, tok.AccessToken, nil, `{"data":[1]}`); status != 200 || !strings.Contains(body, `"sum": 2`) {
+		t.Errorf("scoring with the token: %d %s", status, body)
+	}
+	if status, _ := scoreOnce(t, uri, tok.AccessToken+"x", nil, `{}`); status != 401 {
+		t.Errorf("a forged token: %d", status)
+	}
+	r = w.berth(dir, "online-endpoint", "regenerate-keys", "-n", "web")
+	if r.code != 2 || r.stderr != "ERROR: endpoint web uses auth_mode aml_token, which has no keys; its tokens expire by themselves, and get-credentials gives a new one\n" {
+		t.Errorf("regenerate-keys on a token endpoint: %d %q", r.code, r.stderr)
+	}
+	r = w.mustBerth(dir, "online-endpoint", "invoke", "-n", "web", "--request-file", "model/weights.json")
+	if !strings.Contains(r.stdout, `"sum": 1`) {
+		t.Errorf("invoke with a token: %q", r.stdout)
+	}
 }

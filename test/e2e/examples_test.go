@@ -73,7 +73,8 @@ func TestSklearnExampleTrainsALoadableModel(t *testing.T) {
 func TestPyTorchDDPExampleRunsTwoRanks(t *testing.T) {
 	requirePython(t, "torch")
 	w := startServer(t)
-	r := w.mustBerth(repoRoot(), "job", "create", "-f", "examples/pytorch-ddp/job.yml", "--name", "ddp", "--stream")
+	r := w.mustBerth(repoRoot(), "job", "create", "-f", "examples/pytorch-ddp/job.yml", "--name", "ddp", "--stream",
+		"--set", "limits.timeout=300") // a hung rank fails the test instead of holding it
 	if !strings.Contains(r.stdout, "[rank 0] world size 2: learned weight") {
 		t.Errorf("stream:\n%s", r.stdout)
 	}

@@ -36,6 +36,9 @@ def main():
         print(f"world size {world}: learned weight {w:.3f} bias {b:.3f}")
         os.makedirs(args.model_dir, exist_ok=True)
         torch.save(model.module.state_dict(), os.path.join(args.model_dir, "model.pt"))
+    # Every rank leaves together: a rank tearing gloo down while its peer has already exited
+    # can wait for it forever.
+    dist.barrier()
     dist.destroy_process_group()
 
 
