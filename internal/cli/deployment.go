@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -225,7 +224,7 @@ func waitDeployment(ctx context.Context, g *globalOptions, c *client.Client, d *
 		fmt.Fprint(g.streams.Err, ".")
 		select {
 		case <-ctx.Done():
-			return nil, errors.New("stopped waiting; the deployment goes on: see berth online-deployment show -n " + d.Name + " -e " + d.EndpointName)
+			return nil, fmt.Errorf("stopped waiting; the deployment goes on: see berth online-deployment show -n %s -e %s: %w", d.Name, d.EndpointName, ctx.Err())
 		case <-time.After(500 * time.Millisecond):
 		}
 	}

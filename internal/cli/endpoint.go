@@ -145,6 +145,7 @@ func newEndpointListCmd(g *globalOptions) *cobra.Command {
 type endpointUpdateOptions struct {
 	file, name, traffic, mirror string
 	set                         []string
+	changed                     map[string]bool // flags given, even empty
 }
 
 func newEndpointUpdateCmd(g *globalOptions) *cobra.Command {
@@ -156,7 +157,10 @@ func newEndpointUpdateCmd(g *globalOptions) *cobra.Command {
   berth online-endpoint update -n my-endpoint --mirror-traffic "green=10"
   berth online-endpoint update -f endpoint.yml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.changed = map[string]bool{"--traffic": cmd.Flags().Changed("traffic"), "--mirror-traffic": cmd.Flags().Changed("mirror-traffic")}
+			return o.run(cmd.Context(), g)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.file, "file", "f", "", "a kubernetesOnlineEndpoint YAML file with the new spec")
@@ -181,9 +185,12 @@ func (o *endpointUpdateOptions) run(ctx context.Context, g *globalOptions) error
 		if err != nil {
 			return err
 		}
-		parsed, err := endpointspec.ParseEndpoint([]byte(src.yaml), endpointspec.Options{Name: o.name})
+		parsed, err := endpointspec.ParseEndpoint([]byte(src.yaml), endpointspec.Options{})
 		if err != nil {
 			return usageErrorf("the endpoint is not valid:\n%v", err)
+		}
+		if o.name != "" && o.name != parsed.Name {
+			return usageErrorf("--name %s and the file's name %s differ; an endpoint cannot be renamed", o.name, parsed.Name)
 		}
 		o.name = parsed.Name
 		if err := roundTrip(parsed, &spec); err != nil {
@@ -199,7 +206,11 @@ func (o *endpointUpdateOptions) run(ctx context.Context, g *globalOptions) error
 		}
 	}
 	for _, f := range []struct{ flag, field, value string }{{"--traffic", "traffic", o.traffic}, {"--mirror-traffic", "mirror_traffic", o.mirror}} {
-		if f.value == "" {
+		if !o.changed[f.flag] {
+			continue
+		}
+		if strings.TrimSpace(f.value) == "" && f.flag == "--mirror-traffic" {
+			delete(spec, f.field) // an empty --mirror-traffic stops mirroring
 			continue
 		}
 		weights, err := parseWeights(f.flag, f.value)
@@ -232,11 +243,18 @@ func roundTrip(v any, out *map[string]any) error {
 // parseWeights reads "blue=90 green=10" (spaces or commas between entries).
 func parseWeights(flag, s string) (map[string]int, error) {
 	weights := map[string]int{}
-	for _, entry := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
+	entries := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
+	if len(entries) == 0 {
+		return nil, usageErrorf("%s is empty; give deployment=percentage entries such as \"blue=90 green=10\"", flag)
+	}
+	for _, entry := range entries {
 		name, value, ok := strings.Cut(entry, "=")
 		n, err := strconv.Atoi(value)
 		if !ok || name == "" || err != nil {
 			return nil, usageErrorf("%s %q: expected deployment=percentage entries such as \"blue=90 green=10\", not %q", flag, s, entry)
+		}
+		if _, twice := weights[name]; twice {
+			return nil, usageErrorf("%s %q names %s twice; give each deployment once", flag, s, name)
 		}
 		weights[name] = n
 	}
@@ -389,6 +407,9 @@ func scoreRequest(ctx context.Context, g *globalOptions, uri, secret, deployment
 		req.Header.Set("azureml-model-deployment", deployment)
 	}
 	resp, err := http.DefaultClient.Do(req)
+	if err != nil && (strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe")) {
+		return fmt.Errorf("the router closed the connection while the request (%d bytes) was being sent; it may be larger than the server's --scoring-max-body-bytes: %v", len(body), err)
+	}
 	if err != nil {
 		return &client.ConnError{URL: uri, Err: err}
 	}

@@ -81,7 +81,8 @@ func printError(w io.Writer, err error) {
 	if errors.As(err, &ee) && ee.err.Error() == "" {
 		return // already said
 	}
-	if errors.Is(err, context.Canceled) {
+	if err.Error() == context.Canceled.Error() {
+		// Ctrl-C with nothing more to say than that.
 		fmt.Fprintln(w, "Interrupted; what was in progress was not finished.")
 		return
 	}

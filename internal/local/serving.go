@@ -119,7 +119,14 @@ func (s *Serving) Start(ctx context.Context) error {
 		return err
 	}
 	for _, d := range deps {
-		s.stopLeftovers(filepath.Join(s.cfg.Dir, d.EndpointName, d.Name))
+		dir := filepath.Join(s.cfg.Dir, d.EndpointName, d.Name)
+		s.stopLeftovers(dir)
+		// An update that failed left the generation before it serving; it serves again.
+		var serving v1.OnlineDeployment
+		if d.ProvisioningState == v1.StateFailed && jobrun.ReadJSON(filepath.Join(dir, servingFile), &serving) == nil &&
+			serving.Generation < d.Generation {
+			d = serving
+		}
 		if err := s.Apply(ctx, d); err != nil {
 			s.log.Error("restarting deployment", "deployment", key(d.EndpointName, d.Name), "error", err)
 		}
@@ -212,9 +219,15 @@ func (s *Serving) Remove(endpoint, name string) {
 	delete(s.runs, k)
 	delete(s.next, k)
 	s.mu.Unlock()
-	// The processes end when their generation's context does; give them a moment before the
-	// folder goes.
-	time.AfterFunc(5*time.Second, func() { os.RemoveAll(filepath.Join(s.cfg.Dir, endpoint, name)) })
+	// The folder moves aside at once, so a deployment created again under the same name
+	// starts clean; it is removed once its processes (which end with their generation's
+	// context) have had time to go.
+	dir := filepath.Join(s.cfg.Dir, endpoint, name)
+	trash := fmt.Sprintf("%s.deleted-%d", dir, s.cfg.Now().UnixNano())
+	if err := os.Rename(dir, trash); err != nil {
+		trash = dir
+	}
+	time.AfterFunc(15*time.Second, func() { os.RemoveAll(trash) })
 }
 
 // prepare lays out a generation's folder: code/ and model/ (AZUREML_MODEL_DIR).
@@ -236,6 +249,24 @@ func (s *Serving) prepare(ctx context.Context, d v1.OnlineDeployment, dir string
 		modelKey = ModelKey(d.Model.Name, d.Model.Version)
 	}
 	return archive.UnpackFromStore(ctx, s.artifacts, modelKey, filepath.Join(dir, "model"))
+}
+
+// Limits of one local deployment: each instance is a scoring host with one Python process
+// per concurrent request, all on this machine.
+const (
+	MaxInstances          = 16
+	MaxWorkersPerInstance = 64
+)
+
+// CheckDeployment refuses a deployment the local compute cannot run, before it is stored.
+func CheckDeployment(d *v1.OnlineDeploymentSpec) error {
+	if d.InstanceCount > MaxInstances {
+		return fmt.Errorf("instance_count: %d instances is more than the local compute runs (at most %d per deployment); lower it, or deploy to a Kubernetes compute", d.InstanceCount, MaxInstances)
+	}
+	if n := d.RequestSettings.MaxConcurrentRequestsPerInstance; n > MaxWorkersPerInstance {
+		return fmt.Errorf("request_settings.max_concurrent_requests_per_instance: each concurrent request gets a Python worker process, and %d is more than the local compute starts (at most %d per instance); lower it, or add instances", n, MaxWorkersPerInstance)
+	}
+	return nil
 }
 
 // DeploymentPrefix holds the uploads of one generation of a deployment.
@@ -266,6 +297,12 @@ func (s *Serving) supervise(ctx context.Context, g *generation, in *instance) {
 		}
 		if err != nil {
 			s.fail(g.spec, fmt.Sprintf("starting instance %s: %v", in.name, err))
+			return
+		}
+		if code == notReadyInTime {
+			r := probeOrDefault(g.spec.ReadinessProbe)
+			s.fail(g.spec, fmt.Sprintf("instance %s was not ready %d s after it started (readiness_probe initial_delay + period × failure_threshold), so it was stopped; its init() may hang: see berth online-deployment get-logs -n %s -e %s",
+				in.name, r.InitialDelay+r.Period*r.FailureThreshold, g.spec.Name, g.spec.EndpointName))
 			return
 		}
 		if code == initFailedExit {
@@ -335,30 +372,84 @@ func (s *Serving) runInstance(ctx context.Context, g *generation, in *instance) 
 	exited := make(chan int, 1)
 	go func() { exited <- exitCodeOf(cmd.Wait()) }()
 
+	return s.watchInstance(ctx, d, in, cmd.Process.Pid, exited)
+}
+
+// watchInstance probes a running instance until it exits or its generation ends, as the
+// kubelet does a pod: it is ready when /ready answers, until readiness_probe fails
+// failure_threshold times in a row; liveness_probe failing that often kills it (and
+// supervise starts it again); not ready within initial_delay + period × failure_threshold
+// of the readiness probe, it is stopped and the deployment fails (an init() that hangs).
+func (s *Serving) watchInstance(ctx context.Context, d v1.OnlineDeployment, in *instance, pid int, exited <-chan int) (int, error) {
+	readiness, liveness := probeOrDefault(d.ReadinessProbe), probeOrDefault(d.LivenessProbe)
+	startBy := s.cfg.Now().Add(seconds(readiness.InitialDelay + readiness.Period*readiness.FailureThreshold))
 	tick := time.NewTicker(s.cfg.ReadyPoll)
 	defer tick.Stop()
+	var nextReadiness, nextLiveness time.Time
+	readyFails, liveFails, everReady := 0, 0, false
+	kill := func(sig syscall.Signal, wait time.Duration) {
+		syscall.Kill(-pid, sig)
+		select {
+		case <-exited:
+		case <-time.After(wait):
+			syscall.Kill(-pid, syscall.SIGKILL)
+			<-exited
+		}
+	}
 	for {
 		select {
 		case code := <-exited:
 			return code, nil
 		case <-ctx.Done():
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(10 * time.Second):
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-exited
-			}
+			kill(syscall.SIGTERM, 10*time.Second)
 			return 0, nil
 		case <-tick.C:
-			ready, _ := in.state()
-			if !ready && probeReady(ctx, in.url) {
-				if s.setReady(in, true) {
-					s.OnChange(d.EndpointName)
-				}
+		}
+		now := s.cfg.Now()
+		ready, _ := in.state()
+		switch {
+		case !ready && probe(ctx, in.url+"/ready", seconds(readiness.Timeout)):
+			readyFails, everReady = 0, true
+			nextReadiness = now.Add(seconds(readiness.Period))
+			nextLiveness = now.Add(seconds(liveness.InitialDelay))
+			if s.setReady(in, true) {
+				s.OnChange(d.EndpointName)
+			}
+		case !everReady && now.After(startBy):
+			kill(syscall.SIGKILL, time.Second)
+			return notReadyInTime, nil
+		case ready && now.After(nextReadiness):
+			nextReadiness = now.Add(seconds(readiness.Period))
+			if probe(ctx, in.url+"/ready", seconds(readiness.Timeout)) {
+				readyFails = 0
+			} else if readyFails++; readyFails >= readiness.FailureThreshold && s.setReady(in, false) {
+				s.OnChange(d.EndpointName)
+			}
+		}
+		if ready && now.After(nextLiveness) {
+			nextLiveness = now.Add(seconds(liveness.Period))
+			if probe(ctx, in.url+"/", seconds(liveness.Timeout)) {
+				liveFails = 0
+			} else if liveFails++; liveFails >= liveness.FailureThreshold {
+				s.log.Warn("liveness probe failed; restarting the instance", "instance", in.name)
+				kill(syscall.SIGKILL, time.Second)
+				return 0, nil // supervise starts it again
 			}
 		}
 	}
+}
+
+// notReadyInTime is the pseudo exit code of an instance stopped for not becoming ready.
+const notReadyInTime = -2
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// probeOrDefault is a deployment's probe, or Azure ML's defaults when it has none.
+func probeOrDefault(p *v1.Probe) v1.Probe {
+	if p == nil {
+		return v1.Probe{InitialDelay: 10, Period: 10, Timeout: 2, SuccessThreshold: 1, FailureThreshold: 30}
+	}
+	return *p
 }
 
 func exitCodeOf(err error) int {
@@ -372,10 +463,11 @@ func exitCodeOf(err error) int {
 	return 0
 }
 
-func probeReady(ctx context.Context, url string) bool {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+// probe reports whether GET url answers 200 within timeout.
+func probe(ctx context.Context, url string, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, max(timeout, time.Second))
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/ready", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return false
@@ -417,6 +509,7 @@ func (s *Serving) awaitReady(ctx context.Context, g *generation) {
 			delete(s.next, k)
 		}
 		s.mu.Unlock()
+		s.retireOlderGenerations(ctx, g)
 		_, err := s.store.UpdateDeployment(ctx, g.spec.EndpointName, g.spec.Name, func(d *v1.OnlineDeployment) error {
 			if d.Generation == g.spec.Generation {
 				d.ProvisioningState, d.Error = v1.StateSucceeded, nil
@@ -428,6 +521,25 @@ func (s *Serving) awaitReady(ctx context.Context, g *generation) {
 		}
 		s.OnChange(g.spec.EndpointName)
 		return
+	}
+}
+
+// servingFile records, in a deployment's folder, the generation that last became ready, so
+// that a restart after a failed update serves it again.
+const servingFile = "serving.json"
+
+// retireOlderGenerations records g as the serving generation and removes the files of the
+// generations before it.
+func (s *Serving) retireOlderGenerations(ctx context.Context, g *generation) {
+	dir := filepath.Join(s.cfg.Dir, g.spec.EndpointName, g.spec.Name)
+	if err := jobrun.WriteJSON(filepath.Join(dir, servingFile), g.spec); err != nil {
+		s.log.Error("recording the serving generation", "deployment", key(g.spec.EndpointName, g.spec.Name), "error", err)
+	}
+	for gen := 1; gen < g.spec.Generation; gen++ {
+		old := g.spec
+		old.Generation = gen
+		s.artifacts.DeletePrefix(ctx, DeploymentPrefix(old))
+		os.RemoveAll(filepath.Join(dir, "g"+strconv.Itoa(gen)))
 	}
 }
 

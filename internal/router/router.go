@@ -43,7 +43,9 @@ type Deployment struct {
 
 // Endpoint is what the router needs of one endpoint.
 type Endpoint struct {
-	Name     string
+	Name string
+	// Instance tells this endpoint from others of the same name, for tokens.
+	Instance string
 	AuthMode string
 	// Keys are accepted in key mode.
 	Keys        []string
@@ -57,7 +59,7 @@ type Router struct {
 	// log is the access log: a line per scoring request.
 	log *slog.Logger
 	// verifyToken checks an aml_token bearer token for an endpoint.
-	verifyToken func(token, endpoint string) bool
+	verifyToken func(token, endpoint, instance string) bool
 	// MaxBodyBytes bounds a scoring request's body.
 	MaxBodyBytes int64
 	// intn picks a number in [0, n); injectable so tests can fix the traffic split.
@@ -82,7 +84,7 @@ type instance struct {
 }
 
 // New returns a router with no endpoints that writes a line per request to log.
-func New(log *slog.Logger, verifyToken func(token, endpoint string) bool) *Router {
+func New(log *slog.Logger, verifyToken func(token, endpoint, instance string) bool) *Router {
 	r := &Router{
 		log:          log,
 		verifyToken:  verifyToken,
@@ -180,7 +182,7 @@ func (r *Router) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	name, _ := scorePath(string(ctx.Path()))
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		status := writeError(ctx, http.StatusRequestEntityTooLarge, "PayloadTooLarge",
-			fmt.Sprintf("the request body is larger than %d bytes", r.MaxBodyBytes))
+			fmt.Sprintf("the request body is larger than %d bytes; send less at a time (the limit is the server's --scoring-max-body-bytes)", r.MaxBodyBytes))
 		r.metrics.observe(r.knownName(name), "", status, 0)
 		return
 	}
@@ -235,14 +237,14 @@ func (r *Router) serve(ctx *fasthttp.RequestCtx, name, id string) (int, string) 
 }
 
 func (r *Router) authenticate(auth string, ep *Endpoint) *routeError {
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if auth == "" || !ok || token == "" {
+	scheme, token, ok := strings.Cut(auth, " ")
+	if auth == "" || !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return &routeError{http.StatusUnauthorized, "Unauthorized",
 			fmt.Sprintf("missing credentials; send Authorization: Bearer <key or token> (berth online-endpoint get-credentials -n %s)", ep.Name)}
 	}
 	switch ep.AuthMode {
 	case v1.AuthAMLToken:
-		if r.verifyToken != nil && r.verifyToken(token, ep.Name) {
+		if r.verifyToken != nil && r.verifyToken(token, ep.Name, ep.Instance) {
 			return nil
 		}
 		return &routeError{http.StatusUnauthorized, "Unauthorized",
@@ -441,10 +443,14 @@ func (r *Router) maybeMirror(ep *Endpoint, chosen, contentType string, body []by
 }
 
 func writeError(ctx *fasthttp.RequestCtx, status int, code, message string) int {
+	id := string(ctx.Response.Header.Peek("x-request-id"))
 	ctx.Response.Reset()
+	if id != "" {
+		ctx.Response.Header.Set("x-request-id", id)
+	}
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
-	body, _ := json.Marshal(v1.Error{Error: v1.ErrorBody{Code: code, Message: message}})
+	body, _ := json.Marshal(v1.Error{Error: v1.ErrorBody{Code: code, Message: message, RequestID: id}})
 	ctx.SetBody(append(body, '\n'))
 	return status
 }

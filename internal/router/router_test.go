@@ -42,7 +42,7 @@ func settings(concurrent, queueMS, timeoutMS int) v1.RequestSettings {
 type testRouter struct{ URL string }
 
 func newTestRouter(t *testing.T, configure ...func(*Router)) (*Router, testRouter) {
-	r := New(slog.New(slog.NewTextHandler(io.Discard, nil)), func(token, endpoint string) bool {
+	r := New(slog.New(slog.NewTextHandler(io.Discard, nil)), func(token, endpoint, instance string) bool {
 		return token == "token-for-"+endpoint
 	})
 	for _, c := range configure {
@@ -187,7 +187,7 @@ func TestBodyLimitAndMetrics(t *testing.T) {
 	r.SetEndpoint(Endpoint{Name: "ep", AuthMode: v1.AuthKey, Keys: []string{"k"}, Traffic: map[string]int{"blue": 100},
 		Deployments: map[string]Deployment{"blue": {Name: "blue", Instances: []string{b.URL}, Settings: settings(1, 500, 5000)}}})
 	status, body := post(t, srv.URL+"/api/v1/endpoint/ep/score", "k", nil, strings.Repeat("x", 11))
-	if status != 413 || errorMessage(body) != "the request body is larger than 10 bytes" {
+	if status != 413 || errorMessage(body) != "the request body is larger than 10 bytes; send less at a time (the limit is the server's --scoring-max-body-bytes)" {
 		t.Errorf("body limit: %d %s", status, body)
 	}
 	post(t, srv.URL+"/api/v1/endpoint/ep/score", "k", nil, "{}")

@@ -576,7 +576,7 @@ func TestQueueWaitAnswers429(t *testing.T) {
 
 	r := h.score(op("dict"))
 	e := r.errorBody(t)
-	want := "all 1 request slots stayed busy for 50 ms (max_queue_wait_ms); retry later, or raise --max-concurrent-requests and --workers"
+	want := "all 1 request slots stayed busy for 50 ms (max_queue_wait_ms); retry later, or raise the deployment's max_concurrent_requests_per_instance or instance_count (berth-runtime score --max-concurrent-requests and --workers)"
 	if r.status != 429 || e.Code != "TooManyRequests" || e.Message != want {
 		t.Fatalf("got %d %+v", r.status, e)
 	}

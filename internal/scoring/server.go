@@ -96,6 +96,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/score" {
 		s.metrics.observe(status, elapsed.Seconds())
 	}
+	// Probes come every few seconds (every 100 ms while a deployment starts): logged, they
+	// would drown the user's own lines.
+	if (r.URL.Path == "/" || r.URL.Path == "/ready") && (status == http.StatusOK || status == http.StatusServiceUnavailable) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("request_id", id),
 		slog.String("method", r.Method),
@@ -199,7 +204,7 @@ func (s *server) score(w http.ResponseWriter, r *http.Request, id string) error 
 	switch {
 	case errors.Is(err, admission.ErrQueueTimeout):
 		return newError(http.StatusTooManyRequests, "TooManyRequests",
-			"all %d request slots stayed busy for %d ms (max_queue_wait_ms); retry later, or raise --max-concurrent-requests and --workers",
+			"all %d request slots stayed busy for %d ms (max_queue_wait_ms); retry later, or raise the deployment's max_concurrent_requests_per_instance or instance_count (berth-runtime score --max-concurrent-requests and --workers)",
 			s.opts.MaxConcurrent, s.opts.MaxQueueWait.Milliseconds())
 	case err != nil:
 		return errClientGone

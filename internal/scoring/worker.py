@@ -111,7 +111,7 @@ def encode(result):
     if isinstance(result, (bytes, bytearray, memoryview)):
         return BYTES_RESULT, bytes(result)
     try:
-        return JSON_RESULT, json.dumps(result, default=to_json_value).encode("utf-8")
+        return JSON_RESULT, json.dumps(result, default=to_json_value, allow_nan=False).encode("utf-8")
     except Unsupported as e:
         outer = type_name(result)
         inner = with_article(str(e))

@@ -90,15 +90,18 @@ func (b *Box) Open(sealed string) ([]byte, error) {
 	return b.aead.Open(nil, data[:n], data[n:], nil)
 }
 
-// tokenClaims are what an endpoint token says.
+// tokenClaims are what an endpoint token says. Instance tells apart endpoints that had the
+// same name: a token of a deleted endpoint does not open the one created after it.
 type tokenClaims struct {
 	Endpoint string `json:"endpoint"`
+	Instance string `json:"instance"`
 	Expires  int64  `json:"exp"`
 }
 
-// Token issues a token for endpoint that expires at expires.
-func (b *Box) Token(endpoint string, expires time.Time) string {
-	payload, _ := json.Marshal(tokenClaims{Endpoint: endpoint, Expires: expires.Unix()})
+// Token issues a token for one endpoint (its name and the instance id that tells it from
+// endpoints of the same name before and after it) that expires at expires.
+func (b *Box) Token(endpoint, instance string, expires time.Time) string {
+	payload, _ := json.Marshal(tokenClaims{Endpoint: endpoint, Instance: instance, Expires: expires.Unix()})
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString(payload) + "." + enc.EncodeToString(b.sign(payload))
 }
@@ -109,8 +112,9 @@ func (b *Box) sign(payload []byte) []byte {
 	return mac.Sum(nil)
 }
 
-// VerifyToken reports whether token was issued for endpoint and has not expired at now.
-func (b *Box) VerifyToken(token, endpoint string, now time.Time) bool {
+// VerifyToken reports whether token was issued for endpoint (this instance of it) and has not
+// expired at now.
+func (b *Box) VerifyToken(token, endpoint, instance string, now time.Time) bool {
 	p, sig, ok := strings.Cut(token, ".")
 	if !ok {
 		return false
@@ -125,7 +129,7 @@ func (b *Box) VerifyToken(token, endpoint string, now time.Time) bool {
 	if json.Unmarshal(payload, &c) != nil {
 		return false
 	}
-	return c.Endpoint == endpoint && now.Unix() < c.Expires
+	return c.Endpoint == endpoint && c.Instance == instance && now.Unix() < c.Expires
 }
 
 // RandomKey returns a new endpoint key.

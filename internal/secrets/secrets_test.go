@@ -35,17 +35,20 @@ func TestSealOpenAndKeyFile(t *testing.T) {
 func TestTokens(t *testing.T) {
 	b, _ := LoadOrCreate(t.TempDir())
 	now := time.Unix(1_700_000_000, 0)
-	tok := b.Token("ep", now.Add(time.Hour))
-	if !b.VerifyToken(tok, "ep", now) {
+	tok := b.Token("ep", "1", now.Add(time.Hour))
+	if !b.VerifyToken(tok, "ep", "1", now) {
 		t.Fatal("fresh token refused")
 	}
-	if b.VerifyToken(tok, "other", now) {
+	if b.VerifyToken(tok, "other", "1", now) {
 		t.Error("token accepted for another endpoint")
 	}
-	if b.VerifyToken(tok, "ep", now.Add(2*time.Hour)) {
+	if b.VerifyToken(tok, "ep", "2", now) {
+		t.Error("token accepted for a new endpoint of the same name")
+	}
+	if b.VerifyToken(tok, "ep", "1", now.Add(2*time.Hour)) {
 		t.Error("expired token accepted")
 	}
-	if b.VerifyToken(tok+"x", "ep", now) || b.VerifyToken("a.b", "ep", now) || b.VerifyToken("", "ep", now) {
+	if b.VerifyToken(tok+"x", "ep", "1", now) || b.VerifyToken("a.b", "ep", "1", now) || b.VerifyToken("", "ep", "1", now) {
 		t.Error("forged token accepted")
 	}
 }

@@ -111,8 +111,8 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 
 	accessLog := router.NewAccessLog(logOutput)
 	defer accessLog.Close()
-	rt := router.New(accessLog.With("component", "router"), func(token, endpoint string) bool {
-		return box.VerifyToken(token, endpoint, time.Now())
+	rt := router.New(accessLog.With("component", "router"), func(token, endpoint, instance string) bool {
+		return box.VerifyToken(token, endpoint, instance, time.Now())
 	})
 	if opts.MaxScoringBody > 0 {
 		rt.MaxBodyBytes = opts.MaxScoringBody

@@ -52,6 +52,9 @@ func (s *Server) putDeployment(w http.ResponseWriter, r *http.Request, update bo
 	if spec.EndpointName != endpoint {
 		return badRequest("the file's endpoint_name is %s, but the deployment is being created in endpoint %s; fix endpoint_name or --endpoint-name", spec.EndpointName, endpoint)
 	}
+	if err := local.CheckDeployment(spec); err != nil {
+		return badRequest("%v", err)
+	}
 	if _, err := s.Store.GetEndpoint(ctx, endpoint); err != nil {
 		return s.endpointError(err, endpoint)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,9 +113,12 @@ func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	spec, err := endpointspec.ParseEndpoint([]byte(req.YAML), endpointspec.Options{Name: name, Set: req.Set})
+	spec, err := endpointspec.ParseEndpoint([]byte(req.YAML), endpointspec.Options{Set: req.Set})
 	if err != nil {
 		return &Error{Status: http.StatusBadRequest, Code: "InvalidEndpoint", Message: err.Error()}
+	}
+	if spec.Name != name {
+		return badRequest("the spec names endpoint %s, but the endpoint being updated is %s; an endpoint cannot be renamed (create one under the new name)", spec.Name, name)
 	}
 	e, err := s.Store.UpdateEndpoint(r.Context(), name, func(e *v1.OnlineEndpoint, deps []v1.OnlineDeployment) error {
 		if spec.Compute != e.Compute {
@@ -199,7 +203,7 @@ func (s *Server) getCredentials(w http.ResponseWriter, r *http.Request) error {
 	}
 	if e.AuthMode == v1.AuthAMLToken {
 		expires := s.Now().Add(TokenLifetime).UTC()
-		writeJSON(w, http.StatusOK, v1.EndpointToken{AccessToken: s.Box.Token(name, expires), TokenType: "Bearer", ExpiryOn: expires})
+		writeJSON(w, http.StatusOK, v1.EndpointToken{AccessToken: s.Box.Token(name, endpointInstance(e), expires), TokenType: "Bearer", ExpiryOn: expires})
 		return nil
 	}
 	k, err := s.endpointKeys(r.Context(), name)
@@ -249,6 +253,12 @@ func (s *Server) regenerateKeys(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// endpointInstance tells an endpoint from others that had or will have its name: its
+// creation time, to the nanosecond.
+func endpointInstance(e *v1.OnlineEndpoint) string {
+	return strconv.FormatInt(e.CreationContext.CreatedAt.UnixNano(), 36)
+}
+
 // syncRoute tells the router what an endpoint looks like now.
 func (s *Server) syncRoute(ctx context.Context, name string) {
 	ctx = context.WithoutCancel(ctx)
@@ -261,8 +271,8 @@ func (s *Server) syncRoute(ctx context.Context, name string) {
 		s.Log.Error("syncing route", "endpoint", name, "error", err)
 		return
 	}
-	route := router.Endpoint{Name: name, AuthMode: e.AuthMode, Traffic: e.Traffic, Mirror: e.MirrorTraffic,
-		Deployments: map[string]router.Deployment{}}
+	route := router.Endpoint{Name: name, Instance: endpointInstance(e), AuthMode: e.AuthMode, Traffic: e.Traffic,
+		Mirror: e.MirrorTraffic, Deployments: map[string]router.Deployment{}}
 	if e.AuthMode == v1.AuthKey {
 		k, err := s.endpointKeys(ctx, name)
 		if err != nil {

@@ -26,6 +26,8 @@ def init():
     global weights
     if os.environ.get("FAIL_INIT"):
         raise RuntimeError("cannot load weights: " + os.environ["FAIL_INIT"])
+    if os.environ.get("HANG_INIT"):
+        time.sleep(1000)
     with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "weights.json")) as f:
         weights = json.load(f)
 
@@ -306,5 +308,70 @@ func TestTokenAuthAndModelCommands(t *testing.T) {
 	r = w.mustBerth(dir, "online-endpoint", "invoke", "-n", "web", "--request-file", "model/weights.json")
 	if !strings.Contains(r.stdout, `"sum": 1`) {
 		t.Errorf("invoke with a token: %q", r.stdout)
+	}
+}
+
+func TestDeploymentLifecycleEdges(t *testing.T) {
+	w := startServer(t)
+	dir := endpointFiles(t, map[string]string{
+		"blue": "",
+		"hang": "environment_variables:\n  HANG_INIT: \"1\"\nreadiness_probe:\n  initial_delay: 0\n  period: 1\n  failure_threshold: 2\n",
+		"huge": "instance_count: 17\n",
+	})
+	w.mustBerth(dir, "model", "create", "--name", "weights", "--path", "model")
+	w.mustBerth(dir, "online-endpoint", "create", "-f", "endpoint.yml")
+
+	r := w.berth(dir, "online-deployment", "create", "-f", "huge.yml")
+	if r.code != 2 || r.stderr != "ERROR: instance_count: 17 instances is more than the local compute runs (at most 16 per deployment); lower it, or deploy to a Kubernetes compute\n" {
+		t.Errorf("too many instances: %d %q", r.code, r.stderr)
+	}
+	r = w.berth(dir, "online-deployment", "create", "-f", "hang.yml")
+	if r.code != 1 || !strings.Contains(r.stderr, "was not ready 2 s after it started (readiness_probe initial_delay + period × failure_threshold), so it was stopped; its init() may hang") {
+		t.Errorf("init() that hangs: %d %q", r.code, r.stderr)
+	}
+
+	// A failed update leaves the previous generation serving, also after a restart.
+	w.mustBerth(dir, "online-deployment", "create", "-f", "blue.yml", "--all-traffic")
+	c := w.credentials(dir, "web")
+	r = w.berth(dir, "online-deployment", "update", "-n", "blue", "-e", "web", "--set", "environment_variables.FAIL_INIT=broken")
+	if r.code != 1 || !strings.Contains(r.stderr, "cannot load weights: broken") {
+		t.Fatalf("failing update: %d %q", r.code, r.stderr)
+	}
+	uri := w.scoringURI(dir, "web")
+	if status, body := scoreOnce(t, uri, c.Primary, nil, `{"data":[1]}`); status != 200 {
+		t.Errorf("after a failed update the previous generation serves: %d %s", status, body)
+	}
+	w.stop(syscall.SIGKILL)
+	w.start()
+	uri = w.scoringURI(dir, "web")
+	waitFor(t, func() bool { s, _ := scoreOnce(t, uri, c.Primary, nil, `{"data":[1]}`); return s == 200 })
+	r = w.mustBerth(dir, "online-deployment", "show", "-n", "blue", "-e", "web", "--query", "provisioning_state", "-o", "tsv")
+	if strings.TrimSpace(r.stdout) != "Failed" {
+		t.Errorf("the failed update is still what the deployment says: %q", r.stdout)
+	}
+
+	// Deleted and created again under the same name, a deployment starts clean.
+	w.mustBerth(dir, "online-endpoint", "update", "-n", "web", "--traffic", "blue=0")
+	w.mustBerth(dir, "online-deployment", "delete", "-n", "blue", "-e", "web")
+	w.mustBerth(dir, "online-deployment", "create", "-f", "blue.yml", "--all-traffic")
+	if status, body := scoreOnce(t, uri, c.Primary, nil, `{"data":[1]}`); status != 200 {
+		t.Errorf("recreated deployment: %d %s", status, body)
+	}
+	if _, err := os.Stat(filepath.Join(w.home, "deployments", "web", "blue", "g1")); err != nil {
+		t.Errorf("the recreated deployment's folder: %v", err)
+	}
+}
+
+func TestTokenOfDeletedEndpointDoesNotOpenItsSuccessor(t *testing.T) {
+	w := startServer(t)
+	dir := endpointFiles(t, map[string]string{"blue": ""})
+	os.WriteFile(filepath.Join(dir, "endpoint.yml"), []byte("name: web\nauth_mode: aml_token\n"), 0o644)
+	w.mustBerth(dir, "online-endpoint", "create", "-f", "endpoint.yml")
+	var old v1.EndpointToken
+	json.Unmarshal([]byte(w.mustBerth(dir, "online-endpoint", "get-credentials", "-n", "web").stdout), &old)
+	w.mustBerth(dir, "online-endpoint", "delete", "-n", "web")
+	w.mustBerth(dir, "online-endpoint", "create", "-f", "endpoint.yml")
+	if status, body := scoreOnce(t, w.scoringURI(dir, "web"), old.AccessToken, nil, `{}`); status != 401 {
+		t.Errorf("old token on the new endpoint: %d %s", status, body)
 	}
 }
