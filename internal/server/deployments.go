@@ -33,11 +33,7 @@ func (s *Server) updateDeployment(w http.ResponseWriter, r *http.Request) error 
 func (s *Server) putDeployment(w http.ResponseWriter, r *http.Request, update bool) error {
 	ctx := r.Context()
 	endpoint := r.PathValue("endpoint")
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return badRequest("the body must be multipart/form-data with a first part named \"spec\": %v", err)
-	}
-	req, err := readSpecPart(mr)
+	mr, req, err := readSpecPart(r)
 	if err != nil {
 		return err
 	}

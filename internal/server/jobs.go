@@ -32,11 +32,7 @@ const maxSpecBytes = 4 << 20
 // per local path the job names. The job is validated before anything is stored, and nothing
 // is left behind when a later step fails.
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request) error {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return badRequest("the body must be multipart/form-data with a first part named \"spec\": %v", err)
-	}
-	req, err := readSpecPart(mr)
+	mr, req, err := readSpecPart(r)
 	if err != nil {
 		return err
 	}
@@ -81,17 +77,23 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readSpecPart reads the first part of a multipart upload, which must be the "spec" part.
-func readSpecPart(mr *multipart.Reader) (*v1.SpecRequest, error) {
+// readSpecPart opens a multipart upload and reads its first part, which must be "spec"; the
+// returned reader is at the parts that follow.
+func readSpecPart(r *http.Request) (*multipart.Reader, *v1.SpecRequest, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, nil, badRequest("the body must be multipart/form-data with a first part named \"spec\": %v", err)
+	}
 	part, err := mr.NextPart()
 	if err != nil {
-		return nil, badRequest("the body has no \"spec\" part: %v", err)
+		return nil, nil, badRequest("the body has no \"spec\" part: %v", err)
 	}
 	defer part.Close()
 	if part.FormName() != "spec" {
-		return nil, badRequest("the first part of the body must be \"spec\", not %q", part.FormName())
+		return nil, nil, badRequest("the first part of the body must be \"spec\", not %q", part.FormName())
 	}
-	return decodeSpecRequest(part)
+	req, err := decodeSpecRequest(part)
+	return mr, req, err
 }
 
 // decodeSpecRequest decodes a SpecRequest, refusing unknown fields.

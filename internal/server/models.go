@@ -21,11 +21,7 @@ import (
 // then, for a local path, the part "model" holding the file or the folder (its entries under
 // the folder's name). A path naming a job output copies that output.
 func (s *Server) createModel(w http.ResponseWriter, r *http.Request) error {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return badRequest("the body must be multipart/form-data with a first part named \"spec\": %v", err)
-	}
-	req, err := readSpecPart(mr)
+	mr, req, err := readSpecPart(r)
 	if err != nil {
 		return err
 	}
