@@ -454,3 +454,6 @@ func writeError(ctx *fasthttp.RequestCtx, status int, code, message string) int 
 	ctx.SetBody(append(body, '\n'))
 	return status
 }
+
+// statusLabel is the label value of a status code.
+func statusLabel(status int) string { return strconv.Itoa(status) }
