@@ -182,10 +182,15 @@ func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return internal(err)
 	}
-	if err := s.Store.DeleteEndpoint(r.Context(), name); err != nil {
+	s.routeMu.Lock()
+	err = s.Store.DeleteEndpoint(r.Context(), name)
+	if err == nil {
+		s.Router.RemoveEndpoint(name)
+	}
+	s.routeMu.Unlock()
+	if err != nil {
 		return s.endpointError(err, name)
 	}
-	s.Router.RemoveEndpoint(name)
 	for _, d := range deps {
 		s.Serving.Remove(name, d.Name)
 	}
@@ -261,6 +266,8 @@ func endpointInstance(e *v1.OnlineEndpoint) string {
 
 // syncRoute tells the router what an endpoint looks like now.
 func (s *Server) syncRoute(ctx context.Context, name string) {
+	s.routeMu.Lock()
+	defer s.routeMu.Unlock()
 	ctx = context.WithoutCancel(ctx)
 	e, err := s.Store.GetEndpoint(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {

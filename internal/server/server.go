@@ -44,6 +44,11 @@ type Server struct {
 	// write into the same artifact folder.
 	mu       sync.Mutex
 	creating map[string]bool
+
+	// routeMu orders the router's updates: each reads the store and tells the router in one
+	// step, so an update that read an endpoint just before it was deleted cannot bring it
+	// back after.
+	routeMu sync.Mutex
 }
 
 // Handler returns the API's routes.
