@@ -169,11 +169,16 @@ func (r *Router) handle(ctx *fasthttp.RequestCtx) {
 	case ctx.IsGet() && path == "/healthz":
 		ctx.SetBodyString("ok\n")
 	default:
-		if name, ok := scorePath(path); ok && ctx.IsPost() {
+		name, ok := scorePath(path)
+		switch {
+		case ok && ctx.IsPost():
 			r.score(ctx, name)
-			return
+		case ok:
+			writeError(ctx, http.StatusMethodNotAllowed, "MethodNotAllowed", fmt.Sprintf("%s is not allowed on %s; scoring takes POST", ctx.Method(), path))
+			ctx.Response.Header.Set("Allow", http.MethodPost)
+		default:
+			writeError(ctx, http.StatusNotFound, "NotFound", fmt.Sprintf("no scoring route %s %s; POST to /api/v1/endpoint/<endpoint>/score", ctx.Method(), path))
 		}
-		writeError(ctx, http.StatusNotFound, "NotFound", fmt.Sprintf("no scoring route %s %s; POST to /api/v1/endpoint/<endpoint>/score", ctx.Method(), path))
 	}
 }
 

@@ -118,6 +118,14 @@ func TestRoutingAuthAndErrors(t *testing.T) {
 			}
 		})
 	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("GET on the scoring route: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
 	status, body := post(t, url, "k2", map[string]string{"x-request-id": "abc"}, `{"x":1}`)
 	if status != 200 || !strings.Contains(body, `"deployment":"blue"`) || !strings.Contains(body, `"request_id":"abc"`) {
 		t.Errorf("scoring: %d %s", status, body)
