@@ -12,7 +12,7 @@ func newComputeCmd(g *globalOptions) *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show",
 		Short: "Show a compute target",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if name == "" {
 				return usageErrorf("--name/-n is required: the compute to show (see berth compute list)")
@@ -32,7 +32,7 @@ func newComputeCmd(g *globalOptions) *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the workspace's compute targets",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client(cmd.Context())
 			if err != nil {

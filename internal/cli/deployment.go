@@ -29,11 +29,12 @@ func deploymentTable(deps []v1.OnlineDeployment) table {
 			}
 		}
 		model := ""
-		if d.Model != nil {
-			model = d.Model.Ref
-			if model == "" {
-				model = d.Model.Path
-			}
+		switch {
+		case d.Model == nil:
+		case d.Model.Ref != "":
+			model = "azureml:" + d.Model.Name + ":" + d.Model.Version
+		default:
+			model = d.Model.Path
 		}
 		t.rows = append(t.rows, []string{d.Name, d.EndpointName, d.ProvisioningState,
 			fmt.Sprintf("%d/%d", ready, max(d.InstanceCount, 1)), model})
@@ -75,7 +76,7 @@ func newDeploymentCreateCmd(g *globalOptions) *cobra.Command {
 		Use:     "create",
 		Short:   "Create a deployment and wait until it serves",
 		Example: "  berth online-deployment create -f blue.yml --all-traffic",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), g, false)
 		},
@@ -99,7 +100,7 @@ func newDeploymentUpdateCmd(g *globalOptions) *cobra.Command {
 		Short: "Change a deployment; its current instances serve until the new ones are ready",
 		Example: `  berth online-deployment update -f blue.yml
   berth online-deployment update -n blue -e my-endpoint --set instance_count=2`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), g, true)
 		},
@@ -224,7 +225,7 @@ func waitDeployment(ctx context.Context, g *globalOptions, c *client.Client, d *
 		fmt.Fprint(g.streams.Err, ".")
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("stopped waiting; the deployment goes on: see berth online-deployment show -n %s -e %s: %w", d.Name, d.EndpointName, ctx.Err())
+			return nil, &exitError{code: ExitInterrupted, err: fmt.Errorf("stopped waiting; the deployment goes on: see berth online-deployment show -n %s -e %s", d.Name, d.EndpointName)}
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
@@ -254,7 +255,7 @@ func newDeploymentShowCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show",
 		Short: "Show a deployment, with its instances",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.require(); err != nil {
 				return err
@@ -279,7 +280,7 @@ func newDeploymentListCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List an endpoint's deployments",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if endpoint == "" {
 				return usageErrorf("--endpoint-name/-e is required: the endpoint whose deployments to list")
@@ -305,7 +306,7 @@ func newDeploymentDeleteCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete",
 		Short: "Delete a deployment that receives no traffic",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.require(); err != nil {
 				return err
@@ -332,9 +333,12 @@ func newDeploymentLogsCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get-logs",
 		Short: "Print the last lines of a deployment's instance logs",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.require(); err != nil {
+				return err
+			}
+			if err := g.textOnly(cmd); err != nil {
 				return err
 			}
 			if lines < 1 || lines > 10000 {

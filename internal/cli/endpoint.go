@@ -66,7 +66,7 @@ func newEndpointCreateCmd(g *globalOptions) *cobra.Command {
 		Use:     "create",
 		Short:   "Create an online endpoint",
 		Example: "  berth online-endpoint create -f endpoint.yml\n  berth online-endpoint create -n my-endpoint --auth-mode aml_token",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src, err := readSpec(o.file)
 			if err != nil {
@@ -103,7 +103,7 @@ func newEndpointShowCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show",
 		Short: "Show an online endpoint",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireEndpoint(name); err != nil {
 				return err
@@ -127,7 +127,7 @@ func newEndpointListCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List online endpoints",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client(cmd.Context())
 			if err != nil {
@@ -143,9 +143,10 @@ func newEndpointListCmd(g *globalOptions) *cobra.Command {
 }
 
 type endpointUpdateOptions struct {
-	file, name, traffic, mirror string
-	set                         []string
-	changed                     map[string]bool // flags given, even empty
+	file, name, authMode string
+	traffic, mirror      []string
+	set                  []string
+	changed              map[string]bool // flags given, even empty
 }
 
 func newEndpointUpdateCmd(g *globalOptions) *cobra.Command {
@@ -156,7 +157,7 @@ func newEndpointUpdateCmd(g *globalOptions) *cobra.Command {
 		Example: `  berth online-endpoint update -n my-endpoint --traffic "blue=90 green=10"
   berth online-endpoint update -n my-endpoint --mirror-traffic "green=10"
   berth online-endpoint update -f endpoint.yml`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.changed = map[string]bool{"--traffic": cmd.Flags().Changed("traffic"), "--mirror-traffic": cmd.Flags().Changed("mirror-traffic")}
 			return o.run(cmd.Context(), g)
@@ -165,8 +166,9 @@ func newEndpointUpdateCmd(g *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&o.file, "file", "f", "", "a kubernetesOnlineEndpoint YAML file with the new spec")
 	f.StringVarP(&o.name, "name", "n", "", "name of the endpoint")
-	f.StringVarP(&o.traffic, "traffic", "t", "", `traffic weights, such as "blue=90 green=10" (they replace the current ones)`)
-	f.StringVar(&o.mirror, "mirror-traffic", "", `mirror traffic, such as "green=10"`)
+	f.StringArrayVarP(&o.traffic, "traffic", "t", nil, `traffic weights, such as "blue=90 green=10" (they replace the current ones)`)
+	f.StringArrayVar(&o.mirror, "mirror-traffic", nil, `mirror traffic, such as "green=10"; empty ("") stops mirroring`)
+	f.StringVar(&o.authMode, "auth-mode", "", "key or aml_token")
 	f.StringArrayVar(&o.set, "set", nil, "set a field: path=value; several may follow one --set")
 	return cmd
 }
@@ -175,6 +177,40 @@ func (o *endpointUpdateOptions) run(ctx context.Context, g *globalOptions) error
 	if o.name == "" && o.file == "" {
 		return usageErrorf("--name/-n is required: the endpoint to update")
 	}
+	// The flags are checked before anything is asked of the server.
+	weights := map[string]map[string]int{}
+	clear := false
+	for _, f := range []struct {
+		flag, field string
+		values      []string
+	}{{"--traffic", "traffic", o.traffic}, {"--mirror-traffic", "mirror_traffic", o.mirror}} {
+		if !o.changed[f.flag] {
+			continue
+		}
+		for _, s := range o.set {
+			if strings.HasPrefix(s, f.field+".") || strings.HasPrefix(s, f.field+"=") {
+				return usageErrorf("give %s or --set %s, not both", f.flag, f.field)
+			}
+		}
+		value := strings.Join(f.values, " ")
+		if strings.TrimSpace(value) == "" && f.flag == "--mirror-traffic" {
+			clear = true // an empty --mirror-traffic stops mirroring
+			continue
+		}
+		w, err := parseWeights(f.flag, value)
+		if err != nil {
+			return err
+		}
+		total := 0
+		for _, n := range w {
+			total += n
+		}
+		if f.flag == "--traffic" && total != 0 && total != 100 {
+			return usageErrorf("--traffic %q: the percentages add up to %d; make them add up to 100, or to 0 to send no traffic", value, total)
+		}
+		weights[f.field] = w
+	}
+
 	c, err := g.client(ctx)
 	if err != nil {
 		return err
@@ -205,19 +241,14 @@ func (o *endpointUpdateOptions) run(ctx context.Context, g *globalOptions) error
 			return err
 		}
 	}
-	for _, f := range []struct{ flag, field, value string }{{"--traffic", "traffic", o.traffic}, {"--mirror-traffic", "mirror_traffic", o.mirror}} {
-		if !o.changed[f.flag] {
-			continue
-		}
-		if strings.TrimSpace(f.value) == "" && f.flag == "--mirror-traffic" {
-			delete(spec, f.field) // an empty --mirror-traffic stops mirroring
-			continue
-		}
-		weights, err := parseWeights(f.flag, f.value)
-		if err != nil {
-			return err
-		}
-		spec[f.field] = weights
+	for field, w := range weights {
+		spec[field] = w
+	}
+	if clear {
+		delete(spec, "mirror_traffic")
+	}
+	if o.authMode != "" {
+		spec["auth_mode"] = o.authMode
 	}
 	text, err := toYAML(spec)
 	if err != nil {
@@ -267,7 +298,7 @@ func newEndpointDeleteCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete",
 		Short: "Delete an online endpoint and its deployments",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireEndpoint(name); err != nil {
 				return err
@@ -293,7 +324,7 @@ func newEndpointCredentialsCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get-credentials",
 		Short: "Print an endpoint's keys, or a new token for an aml_token endpoint",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireEndpoint(name); err != nil {
 				return err
@@ -318,7 +349,7 @@ func newEndpointRegenerateCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "regenerate-keys",
 		Short: "Replace an endpoint's primary or secondary key; the old one stops working at once",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireEndpoint(name); err != nil {
 				return err
@@ -351,7 +382,7 @@ func newEndpointInvokeCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "invoke",
 		Short: "Score a request file against an endpoint and print the answer",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	cmd.Flags().StringVarP(&o.name, "name", "n", "", "name of the endpoint")
@@ -425,6 +456,15 @@ func scoreRequest(ctx context.Context, g *globalOptions, uri, secret, deployment
 			msg = e.Error.Message
 		}
 		return fmt.Errorf("scoring answered %s: %s", resp.Status, msg)
+	}
+	// A JSON answer is printed like any other command's, so -o and --query apply; anything
+	// else is printed as it came.
+	var parsed any
+	if json.Unmarshal(answer, &parsed) == nil {
+		return g.printResult(g.streams.Out, parsed, nil)
+	}
+	if g.output != formatJSON || g.query != "" {
+		return fmt.Errorf("the answer is not JSON (%s), so -o and --query do not apply to it", resp.Header.Get("Content-Type"))
 	}
 	g.streams.Out.Write(answer)
 	if len(answer) > 0 && answer[len(answer)-1] != '\n' {

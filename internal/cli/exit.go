@@ -81,6 +81,10 @@ func printError(w io.Writer, err error) {
 	if errors.As(err, &ee) && ee.err.Error() == "" {
 		return // already said
 	}
+	if errors.As(err, &ee) && ee.code == ExitInterrupted {
+		fmt.Fprintln(w, err.Error()) // the user asked for it: not an error
+		return
+	}
 	if err.Error() == context.Canceled.Error() {
 		// Ctrl-C with nothing more to say than that.
 		fmt.Fprintln(w, "Interrupted; what was in progress was not finished.")

@@ -42,7 +42,7 @@ func newJobCreateCmd(g *globalOptions) *cobra.Command {
 		Short: "Submit a job from a YAML file",
 		Example: `  berth job create -f examples/sklearn-iris/job.yml --stream
   berth job create -f job.yml --name my-run --set inputs.epochs=5 limits.timeout=600`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("name") && o.name == "" {
 				return usageErrorf("--name is empty; give a name, or leave the flag out to use the file's name or a generated one")
@@ -61,6 +61,9 @@ func newJobCreateCmd(g *globalOptions) *cobra.Command {
 func (o *jobCreateOptions) run(ctx context.Context, g *globalOptions) error {
 	if o.file == "" {
 		return usageErrorf("--file/-f is required: the job's YAML file")
+	}
+	if o.stream && (g.output != formatJSON || g.query != "") {
+		return usageErrorf("--stream prints the job's log; -o and --query do not apply to it")
 	}
 	data, err := os.ReadFile(o.file)
 	if err != nil {
@@ -166,7 +169,11 @@ func streamJob(ctx context.Context, g *globalOptions, c *client.Client, name str
 func jobTable(jobs []v1.Job) table {
 	t := table{headers: []string{"Name", "Display name", "Status", "Compute", "Experiment", "Created"}}
 	for _, j := range jobs {
-		t.rows = append(t.rows, []string{j.Name, j.DisplayName, string(j.Status), j.Compute, j.ExperimentName,
+		display := j.DisplayName
+		if display == "" {
+			display = j.Name // as az ml shows a job without one
+		}
+		t.rows = append(t.rows, []string{j.Name, display, string(j.Status), j.Compute, j.ExperimentName,
 			j.CreationContext.CreatedAt.Local().Format("2006-01-02 15:04:05")})
 	}
 	return t
@@ -186,7 +193,7 @@ func newJobActionCmd(g *globalOptions, use, short string, act func(*client.Clien
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: short,
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireName(name); err != nil {
 				return err
@@ -221,7 +228,7 @@ func newJobListCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List jobs, newest first",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if maxResults < 1 {
 				return usageErrorf("--max-results must be at least 1, not %d", maxResults)
@@ -253,7 +260,7 @@ func newJobStreamCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stream",
 		Short: "Follow a job's log until it ends; exits non-zero if the job did not complete",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireName(name); err != nil {
 				return err
@@ -266,6 +273,9 @@ func newJobStreamCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			return streamJob(cmd.Context(), g, c, name)
+		},
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.textOnly(cmd)
 		},
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "name of the job")
@@ -286,7 +296,7 @@ func newJobDownloadCmd(g *globalOptions) *cobra.Command {
 		Short: "Download a finished job's outputs",
 		Long: `Download a finished job's outputs. The default output (the job's ./outputs folder) goes
 to <download-path>/artifacts/outputs, a named output to <download-path>/named-outputs/<name>.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), g)
 		},

@@ -32,7 +32,7 @@ func newModelCreateCmd(g *globalOptions) *cobra.Command {
 		Example: `  berth model create --name iris --path azureml://jobs/<job>/outputs/model
   berth model create --name iris --version 2 --path ./model
   berth model create -f model.yml`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	f := cmd.Flags()
@@ -135,7 +135,7 @@ func newModelShowCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show",
 		Short: "Show a model version",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			version, err := mv.resolve()
 			if err != nil {
@@ -159,13 +159,20 @@ func newModelShowCmd(g *globalOptions) *cobra.Command {
 func newModelListCmd(g *globalOptions) *cobra.Command {
 	var name string
 	var maxResults int
+	var all bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List model versions, newest first",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if maxResults < 1 {
 				return usageErrorf("--max-results must be at least 1, not %d", maxResults)
+			}
+			if all && cmd.Flags().Changed("max-results") {
+				return usageErrorf("--max-results and --all-results exclude each other; give one")
+			}
+			if all {
+				maxResults = 0
 			}
 			c, err := g.client(cmd.Context())
 			if err != nil {
@@ -180,6 +187,7 @@ func newModelListCmd(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "list only the versions of this model")
 	cmd.Flags().IntVarP(&maxResults, "max-results", "r", 50, "the most versions to list")
+	cmd.Flags().BoolVar(&all, "all-results", false, "list every version")
 	return cmd
 }
 
@@ -189,7 +197,7 @@ func newModelDownloadCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "download",
 		Short: "Download a model version's files into <download-path>/<name>",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			version, err := mv.resolve()
 			if err != nil {

@@ -24,6 +24,15 @@ const (
 	formatNone  = "none"
 )
 
+// textOnly refuses -o and --query for a command that prints text (logs), rather than
+// ignoring them.
+func (g *globalOptions) textOnly(cmd interface{ CommandPath() string }) error {
+	if g.output != formatJSON || g.query != "" {
+		return usageErrorf("%s prints text; -o and --query do not apply to it", cmd.CommandPath())
+	}
+	return nil
+}
+
 // checkOutput checks -o and --query.
 func (g *globalOptions) checkOutput() error {
 	switch g.output {

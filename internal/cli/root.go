@@ -65,10 +65,10 @@ func NewRootCmd(streams Streams) *cobra.Command {
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return g.checkOutput() }
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.server, "server", "", "URL of the berth server (default: $BERTH_SERVER, or the server started from $BERTH_HOME on this machine)")
-	pf.StringVarP(&g.resourceGroup, "resource-group", "g", "", "resource group (accepted for az compatibility; recorded with clusters)")
+	pf.StringVarP(&g.resourceGroup, "resource-group", "g", "", "resource group (accepted for az compatibility, unused)")
 	pf.StringVarP(&g.workspace, "workspace-name", "w", "", "workspace name; when given it must match the server's workspace")
 	pf.StringVar(&g.subscription, "subscription", "", "subscription (accepted for az compatibility, unused)")
-	pf.StringVarP(&g.output, "output", "o", formatJSON, "output format: json, yaml, table or tsv")
+	pf.StringVarP(&g.output, "output", "o", formatJSON, "output format: json, yaml, table, tsv or none")
 	pf.StringVar(&g.query, "query", "", "JMESPath query applied to the output, as in az")
 
 	root.AddCommand(newServerCmd(g), newVersionCmd(g))
@@ -77,6 +77,18 @@ func NewRootCmd(streams Streams) *cobra.Command {
 	addMLCommands(ml, g)
 	root.AddCommand(ml)
 	return root
+}
+
+// noArgs refuses positional arguments, pointing at the flag the user probably meant: az's
+// commands name resources with --name/-n, never positionally.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.Flags().Lookup("name") != nil {
+		return usageErrorf("%s takes no arguments; give the name with --name/-n %s", cmd.CommandPath(), args[0])
+	}
+	return usageErrorf("%s takes no arguments, but got %q; see %s --help", cmd.CommandPath(), args[0], cmd.CommandPath())
 }
 
 // groupCmd is a command that only holds subcommands: run alone or with an unknown

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,7 +34,7 @@ func newServerCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the workspace server: API, store, artifacts and the local compute",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd, g)
 		},
@@ -69,6 +70,11 @@ func (o *serverOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if o.grace <= 0 {
 		return usageErrorf("--cancel-grace must be positive, not %s", o.grace)
 	}
+	for _, f := range []struct{ flag, value string }{{"--listen", o.listen}, {"--router-listen", o.routerListen}} {
+		if _, err := net.ResolveTCPAddr("tcp", f.value); err != nil {
+			return usageErrorf("%s %q is not an address such as 127.0.0.1:8080 (port 0 picks a free one): %v", f.flag, f.value, err)
+		}
+	}
 	if o.home == "" {
 		o.home = Home()
 	}
@@ -78,6 +84,8 @@ func (o *serverOptions) run(cmd *cobra.Command, g *globalOptions) error {
 			return err
 		}
 		o.runtime = filepath.Join(filepath.Dir(exe), "berth-runtime")
+	} else if _, err := os.Stat(o.runtime); err != nil {
+		return usageErrorf("--runtime %s: %v; build it with go build ./cmd/berth-runtime", o.runtime, err)
 	}
 	log := slog.New(slog.NewTextHandler(g.streams.Err, nil))
 	return server.Run(cmd.Context(), server.Options{

@@ -23,8 +23,7 @@ type specSource struct {
 // readSpec reads --file, or starts from an empty mapping.
 func readSpec(file string) (specSource, error) {
 	if file == "" {
-		wd, _ := os.Getwd()
-		return specSource{yaml: "{}\n", base: wd}, nil
+		return specSource{yaml: "{}\n"}, nil // paths are relative to the current folder
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -58,7 +57,11 @@ func findLocal(part, path, base, noun string) (localPath, error) {
 	}
 	info, err := os.Stat(p)
 	if err != nil {
-		return localPath{}, usageErrorf("%s: path %s does not exist (looked for %s, relative to the %s file's folder)", part, path, p, noun)
+		where := "the " + noun + " file's folder"
+		if base == "" {
+			where = "the current folder"
+		}
+		return localPath{}, usageErrorf("%s: path %s does not exist (looked for %s, relative to %s)", part, path, p, where)
 	}
 	return localPath{part: part, path: path, abs: p, info: info}, nil
 }

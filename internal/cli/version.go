@@ -17,7 +17,7 @@ func newVersionCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the client's and the server's versions",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			info := versionInfo{Client: version.Version}
 			c, err := g.client(cmd.Context())

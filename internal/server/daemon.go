@@ -141,7 +141,10 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 	if err := jobrun.WriteJSON(filepath.Join(opts.Home, AddressFile), Address{URL: url, RouterURL: routerURL, PID: os.Getpid()}); err != nil {
 		return err
 	}
-	log.Info("berth server listening", "url", url, "home", opts.Home, "workspace", opts.Workspace)
+	log.Info("berth server listening", "url", url, "router_url", routerURL, "home", opts.Home, "workspace", opts.Workspace)
+	// A clean stop leaves no address behind, so the CLI says no server runs rather than
+	// failing to reach an old one.
+	defer os.Remove(filepath.Join(opts.Home, AddressFile))
 	served := make(chan error, 2)
 	go func() { served <- hs.Serve(ln) }()
 	go func() { served <- rt.Serve(rln) }()

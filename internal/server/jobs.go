@@ -103,13 +103,14 @@ func decodeSpecRequest(r io.Reader) (*v1.SpecRequest, error) {
 		return nil, badRequest("reading the spec: %v", err)
 	}
 	if len(data) > maxSpecBytes {
-		return nil, badRequest("the spec is larger than %d bytes", maxSpecBytes)
+		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "PayloadTooLarge",
+			Message: fmt.Sprintf("the spec is larger than %d bytes; keep data out of the YAML file and pass it as an input or a model path", maxSpecBytes)}
 	}
 	var req v1.SpecRequest
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return nil, badRequest("the spec part is not a valid request: %v", err)
+		return nil, badRequest(`the spec is not a valid request: %v; send JSON such as {"yaml": "<the file>", "name": "<optional>", "set": ["path=value"]}`, err)
 	}
 	return &req, nil
 }
@@ -204,7 +205,7 @@ func (s *Server) receiveParts(ctx context.Context, mr *multipart.Reader, want ma
 		names, err := archive.StoreTar(ctx, part, s.Artifacts, key(name))
 		part.Close()
 		if err != nil {
-			return nil, badRequest("upload part %q: %v", name, err)
+			return nil, badRequest("upload part %q must be a tar stream of the files of %s: %v", name, want[name], err)
 		}
 		if names == nil {
 			names = []string{} // an empty code folder was still sent

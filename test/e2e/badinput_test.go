@@ -91,6 +91,11 @@ func TestCLIConventions(t *testing.T) {
 		{[]string{"compute", "list", "-o", "table"}, 0, "Name   Type   State\n----   ----   -----\nlocal  local  Succeeded\n", ""},
 		{[]string{"compute", "show", "-n", "gpu"}, 3, "", "ERROR: compute \"gpu\" not found; this workspace has: local (see berth compute list)\n"},
 		{[]string{"job", "list", "-o", "xml"}, 2, "", "ERROR: --output \"xml\" is not a format; use json, yaml, table, tsv or none\n"},
+		{[]string{"job", "show", "conv"}, 2, "", "ERROR: berth job show takes no arguments; give the name with --name/-n conv\n"},
+		{[]string{"job", "stream", "-n", "conv", "--query", "x"}, 2, "", "ERROR: berth job stream prints text; -o and --query do not apply to it\n"},
+		{[]string{"online-endpoint", "update", "-n", "nope", "--traffic", "blue=50"}, 2, "", "ERROR: --traffic \"blue=50\": the percentages add up to 50; make them add up to 100, or to 0 to send no traffic\n"},
+		{[]string{"online-endpoint", "update", "-n", "nope", "--traffic", "blue=100", "--set", "traffic.blue=0"}, 2, "", "ERROR: give --traffic or --set traffic, not both\n"},
+		{[]string{"server", "--listen", "nonsense"}, 2, "", "ERROR: --listen \"nonsense\" is not an address such as 127.0.0.1:8080 (port 0 picks a free one): address nonsense: missing port in address\n"},
 	}
 	for _, tt := range tests {
 		r := w.berth(dir, tt.args...)
@@ -138,13 +143,13 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		{"spec is not the first part", "POST", "/api/v1/jobs", "", func() (io.Reader, string) { return multipartBody([2]string{"code", "x"}) }, 400,
 			`the first part of the body must be "spec", not "code"`},
 		{"unknown spec field", "POST", "/api/v1/jobs", "", func() (io.Reader, string) { return multipartBody([2]string{"spec", `{"yml":"x"}`}) }, 400,
-			`the spec part is not a valid request: json: unknown field "yml"`},
+			`the spec is not a valid request: json: unknown field "yml"; send JSON such as {"yaml": "<the file>", "name": "<optional>", "set": ["path=value"]}`},
 		{"local input not uploaded", "POST", "/api/v1/jobs", "", func() (io.Reader, string) {
 			return multipartBody([2]string{"spec", `{"yaml":"command: cat ${{inputs.d}}\ninputs:\n  d:\n    type: uri_file\n    path: d.csv\n"}`})
 		}, 400, `inputs.d: local path d.csv was not uploaded; send it as a tar stream in the multipart part "inputs.d"`},
 		{"upload that is not a tar", "POST", "/api/v1/jobs", "", func() (io.Reader, string) {
 			return multipartBody([2]string{"spec", `{"yaml":"command: ls\ncode: src\n"}`}, [2]string{"code", "not a tar archive, just text that is long enough to fill a header block................................................................................................................................................................................................................................................................................................................................................................................................................................................................"})
-		}, 400, `upload part "code": reading archive: archive/tar: invalid tar header`},
+		}, 400, `upload part "code" must be a tar stream of the files of src: reading archive: archive/tar: invalid tar header`},
 		{"cancel unknown job", "POST", "/api/v1/jobs/nope/cancel", "", nil, 404, "job nope not found; see berth job list"},
 	}
 	for _, tt := range tests {

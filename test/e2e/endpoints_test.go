@@ -105,8 +105,8 @@ func TestEndpointDeployScoreRotateAndSplitTraffic(t *testing.T) {
 	}
 
 	os.WriteFile(filepath.Join(dir, "req.json"), []byte(`{"data": [1, 2, 3]}`), 0o644)
-	r = w.mustBerth(dir, "online-endpoint", "invoke", "-n", "web", "--request-file", "req.json")
-	if strings.TrimSpace(r.stdout) != `{"sum": 7, "deployment": "blue"}` {
+	r = w.mustBerth(dir, "online-endpoint", "invoke", "-n", "web", "--request-file", "req.json", "-o", "tsv", "--query", "[sum, deployment]")
+	if r.stdout != "7\nblue\n" {
 		t.Errorf("invoke: %q", r.stdout)
 	}
 

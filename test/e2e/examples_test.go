@@ -43,8 +43,8 @@ func TestSklearnExampleTrainsALoadableModel(t *testing.T) {
 	w.mustBerth(root, "model", "create", "--name", "iris", "--path", "azureml://jobs/iris/outputs/model")
 	w.mustBerth(root, "online-endpoint", "create", "-f", "examples/sklearn-iris/deploy/endpoint.yml")
 	w.mustBerth(root, "online-deployment", "create", "-f", "examples/sklearn-iris/deploy/blue.yml", "--all-traffic")
-	res := w.mustBerth(root, "online-endpoint", "invoke", "-n", "iris-endpoint", "--request-file", "examples/sklearn-iris/deploy/sample-request.json")
-	if strings.TrimSpace(res.stdout) != `["setosa", "virginica"]` {
+	res := w.mustBerth(root, "online-endpoint", "invoke", "-n", "iris-endpoint", "--request-file", "examples/sklearn-iris/deploy/sample-request.json", "-o", "tsv")
+	if res.stdout != "setosa\nvirginica\n" {
 		t.Errorf("invoke: %q", res.stdout)
 	}
 	w.mustBerth(root, "online-deployment", "create", "-f", "examples/sklearn-iris/deploy/green.yml")
