@@ -193,6 +193,9 @@ func locked(dir string) bool {
 	return errors.Is(err, syscall.EWOULDBLOCK)
 }
 
+// TODO(local): finished jobs' outputs and logs are kept forever; DESIGN asks for retention
+// settings (age or count) that remove them.
+//
 // finalize records how a job whose runtime has exited ended: it keeps the outputs and the
 // log in the artifact store, sets the final state and removes the job's folder. It is
 // idempotent, so a server that dies halfway does it again after restarting.

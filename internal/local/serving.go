@@ -348,6 +348,8 @@ func (s *Serving) runInstance(ctx context.Context, g *generation, in *instance) 
 		"--max-queue-wait-ms", strconv.Itoa(rs.MaxQueueWaitMS),
 		"--termination-log", in.log + ".termination",
 	}
+	// TODO(serving): instance logs are never rotated; a script that prints a lot fills the
+	// disk. Rotate by size (keeping the last files) as the kubelet does container logs.
 	logFile, err := os.OpenFile(in.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return 0, err

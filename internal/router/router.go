@@ -136,6 +136,11 @@ func scorePath(path string) (string, bool) {
 	return "", false
 }
 
+// TODO(router): throughput is about half of nginx's in front of the same scoring host on two
+// cores (BENCHMARKS.md; the target is 0.95x). The time is in system calls and the
+// Go scheduler, not in berth's code; next to try: several accept loops, a larger in-flight
+// window, and a profile on a quiet machine.
+//
 // Serve answers scoring requests on ln until Shutdown. It is fasthttp, not net/http: a
 // router spends its time in HTTP handling, and on a small machine net/http's goroutine
 // handoffs cost it half its throughput against nginx.
