@@ -77,6 +77,8 @@ func (d *decoder) jobSpec(root *yaml.Node) *v1.JobSpec {
 	if name := d.name(f["experiment_name"].Value, "experiment_name", "experiment"); name != "" {
 		spec.ExperimentName = name
 	}
+	// TODO(jobspec): free text (description, tags) is bounded only by the server's 4 MiB
+	// spec limit; a few megabytes of it make every job list slow. Cap it with a message.
 	spec.DisplayName, _, _ = d.Str(f["display_name"].Value, "display_name")
 	spec.Description, _, _ = d.Str(f["description"].Value, "description")
 	spec.Tags = d.StringMap(f["tags"].Value, "tags", "a mapping of tag names to values", nil)
