@@ -179,6 +179,30 @@ func jobTable(jobs []v1.Job) table {
 	return t
 }
 
+// listLimit is the --max-results and --all-results flags of a list command.
+type listLimit struct {
+	maxResults int
+	all        bool
+}
+
+func (l *listLimit) add(cmd *cobra.Command, what string) {
+	cmd.Flags().IntVarP(&l.maxResults, "max-results", "r", 50, "the most "+what+" to list")
+	cmd.Flags().BoolVar(&l.all, "all-results", false, "list every one of the "+what)
+}
+
+// max is how many items to list; 0 means all.
+func (l *listLimit) max(cmd *cobra.Command) (int, error) {
+	switch {
+	case l.maxResults < 1:
+		return 0, usageErrorf("--max-results must be at least 1, not %d", l.maxResults)
+	case l.all && cmd.Flags().Changed("max-results"):
+		return 0, usageErrorf("--max-results and --all-results exclude each other; give one")
+	case l.all:
+		return 0, nil
+	}
+	return l.maxResults, nil
+}
+
 // requireName checks the --name/-n flag of commands on an existing job.
 func requireName(name string) error {
 	if name == "" {
@@ -223,21 +247,15 @@ func newJobCancelCmd(g *globalOptions) *cobra.Command {
 }
 
 func newJobListCmd(g *globalOptions) *cobra.Command {
-	var maxResults int
-	var all bool
+	var lim listLimit
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List jobs, newest first",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if maxResults < 1 {
-				return usageErrorf("--max-results must be at least 1, not %d", maxResults)
-			}
-			if all && cmd.Flags().Changed("max-results") {
-				return usageErrorf("--max-results and --all-results exclude each other; give one")
-			}
-			if all {
-				maxResults = 0
+			maxResults, err := lim.max(cmd)
+			if err != nil {
+				return err
 			}
 			c, err := g.client(cmd.Context())
 			if err != nil {
@@ -250,8 +268,7 @@ func newJobListCmd(g *globalOptions) *cobra.Command {
 			return g.printResult(g.streams.Out, jobs, func() table { return jobTable(jobs) })
 		},
 	}
-	cmd.Flags().IntVarP(&maxResults, "max-results", "r", 50, "the most jobs to list")
-	cmd.Flags().BoolVar(&all, "all-results", false, "list every job")
+	lim.add(cmd, "jobs")
 	return cmd
 }
 

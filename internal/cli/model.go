@@ -158,21 +158,15 @@ func newModelShowCmd(g *globalOptions) *cobra.Command {
 
 func newModelListCmd(g *globalOptions) *cobra.Command {
 	var name string
-	var maxResults int
-	var all bool
+	var lim listLimit
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List model versions, newest first",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if maxResults < 1 {
-				return usageErrorf("--max-results must be at least 1, not %d", maxResults)
-			}
-			if all && cmd.Flags().Changed("max-results") {
-				return usageErrorf("--max-results and --all-results exclude each other; give one")
-			}
-			if all {
-				maxResults = 0
+			maxResults, err := lim.max(cmd)
+			if err != nil {
+				return err
 			}
 			c, err := g.client(cmd.Context())
 			if err != nil {
@@ -186,8 +180,7 @@ func newModelListCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "list only the versions of this model")
-	cmd.Flags().IntVarP(&maxResults, "max-results", "r", 50, "the most versions to list")
-	cmd.Flags().BoolVar(&all, "all-results", false, "list every version")
+	lim.add(cmd, "versions")
 	return cmd
 }
 
