@@ -4,7 +4,8 @@ import "strings"
 
 // multiValueFlags take several values after one flag, as the seed's commands write them
 // (`--set a=1 b=2`), besides the repeated form (`--set a=1 --set b=2`).
-var multiValueFlags = map[string]bool{"--set": true, "--traffic": true, "-t": true, "--mirror-traffic": true}
+var multiValueFlags = map[string]bool{"--set": true, "--traffic": true, "-t": true, "--mirror-traffic": true,
+	"--config": true, "--configuration-settings": true, "--config-protected": true, "--configuration-protected-settings": true}
 
 // expandMultiValueFlags rewrites `--flag a b` as `--flag a --flag b` for the flags in
 // multi, so that the flag parser sees one value per flag. Values continue until the next

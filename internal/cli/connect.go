@@ -34,6 +34,7 @@ func (g *globalOptions) client(ctx context.Context) (*client.Client, error) {
 	if url == "" {
 		url = os.Getenv("BERTH_SERVER")
 	}
+	caFile := os.Getenv("BERTH_SERVER_CA")
 	if url == "" {
 		var addr server.Address
 		err := jobrun.ReadJSON(filepath.Join(Home(), server.AddressFile), &addr)
@@ -44,6 +45,9 @@ func (g *globalOptions) client(ctx context.Context) (*client.Client, error) {
 			return nil, err
 		}
 		url = addr.URL
+		if caFile == "" {
+			caFile = addr.CAFile
+		}
 	}
 	if u, err := neturl.Parse(url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usageErrorf("server address %q is not a URL such as http://127.0.0.1:8080 (from --server, BERTH_SERVER or %s)", url, filepath.Join(Home(), server.AddressFile))
@@ -57,6 +61,13 @@ func (g *globalOptions) client(ctx context.Context) (*client.Client, error) {
 		token = strings.TrimSpace(string(data))
 	}
 	c := &client.Client{BaseURL: url, Token: token}
+	if caFile != "" {
+		hc, err := client.HTTPClientWithCA(caFile)
+		if err != nil {
+			return nil, err
+		}
+		c.HTTP = hc
+	}
 	if g.workspace != "" {
 		ws, err := c.Workspace(ctx)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"berth/internal/client"
+	"berth/internal/kube"
 )
 
 // Exit codes, the same for every command.
@@ -49,6 +50,8 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
+	case errors.Is(err, kube.ErrKubeconfig):
+		return ExitUsage
 	case errors.As(err, &api):
 		switch api.Status {
 		case http.StatusBadRequest:

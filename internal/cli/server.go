@@ -27,6 +27,11 @@ type serverOptions struct {
 	runtime       string
 	grace         time.Duration
 	maxBody       int64
+	tlsCert       string
+	tlsKey        string
+	selfSigned    bool
+	advertise     string
+	reportEvery   time.Duration
 }
 
 func newServerCmd(g *globalOptions) *cobra.Command {
@@ -49,6 +54,11 @@ func newServerCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.runtime, "runtime", "", "path of the berth-runtime binary (default: next to berth)")
 	f.Int64Var(&o.maxBody, "scoring-max-body-bytes", 100<<20, "largest scoring request body the router accepts (413 above)")
 	f.DurationVar(&o.grace, "cancel-grace", 10*time.Second, "time a canceled job's processes get between SIGTERM and SIGKILL")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS; needs --tls-key")
+	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	f.BoolVar(&o.selfSigned, "tls-self-signed", false, "serve HTTPS with a self-signed pair kept in the data folder; connected clusters pin its certificate")
+	f.StringVar(&o.advertise, "advertise-url", "", "the API's URL as connected clusters reach it (default: the listen address)")
+	f.DurationVar(&o.reportEvery, "agent-report-interval", 10*time.Second, "how often cluster agents report; a cluster is Offline after three missed reports")
 	return cmd
 }
 
@@ -75,6 +85,15 @@ func (o *serverOptions) run(cmd *cobra.Command, g *globalOptions) error {
 			return usageErrorf("%s %q is not an address such as 127.0.0.1:8080 (port 0 picks a free one): %v", f.flag, f.value, err)
 		}
 	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return usageErrorf("--tls-cert and --tls-key go together; give both, or --tls-self-signed for a generated pair")
+	}
+	if o.tlsCert != "" && o.selfSigned {
+		return usageErrorf("--tls-self-signed generates a pair; do not give it with --tls-cert and --tls-key")
+	}
+	if o.reportEvery < 100*time.Millisecond {
+		return usageErrorf("--agent-report-interval must be at least 100ms, not %s", o.reportEvery)
+	}
 	if o.home == "" {
 		o.home = Home()
 	}
@@ -91,5 +110,7 @@ func (o *serverOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	return server.Run(cmd.Context(), server.Options{
 		Home: o.home, Listen: o.listen, RouterListen: o.routerListen, Workspace: o.workspace, MaxConcurrent: o.maxConcurrent,
 		Python: o.python, Runtime: o.runtime, Grace: o.grace, MaxScoringBody: o.maxBody,
+		TLSCert: o.tlsCert, TLSKey: o.tlsKey, TLSSelfSigned: o.selfSigned, AdvertiseURL: o.advertise,
+		ReportInterval: o.reportEvery,
 	}, log, g.streams.Err)
 }

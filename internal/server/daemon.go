@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +46,15 @@ type Options struct {
 	Grace         time.Duration
 	// MaxScoringBody bounds a scoring request's body at the router.
 	MaxScoringBody int64
+	// TLSCert and TLSKey serve the API over HTTPS; TLSSelfSigned does so with a pair
+	// generated in the data folder, whose certificate connected clusters pin.
+	TLSCert, TLSKey string
+	TLSSelfSigned   bool
+	// AdvertiseURL is the API's address as agents and pods reach it; by default the listen
+	// address (with this machine's name when it listens on every interface).
+	AdvertiseURL string
+	// ReportInterval is how often agents report; three missed make a cluster Offline.
+	ReportInterval time.Duration
 }
 
 // Address is the content of AddressFile.
@@ -51,6 +62,8 @@ type Address struct {
 	URL       string `json:"url"`
 	RouterURL string `json:"router_url"`
 	PID       int    `json:"pid"`
+	// CAFile is the self-signed certificate the CLI trusts for URL, when there is one.
+	CAFile string `json:"ca_file,omitempty"`
 }
 
 // Run serves the workspace until ctx ends, then shuts down cleanly: it stops taking
@@ -121,9 +134,24 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 		Dir: filepath.Join(opts.Home, "deployments"), BinDir: filepath.Join(opts.Home, "local", "bin"),
 		Runtime: opts.Runtime,
 	}, st, arts, log)
-	url, routerURL := "http://"+ln.Addr().String(), "http://"+rln.Addr().String()
+	scheme := "http"
+	if opts.TLSCert != "" || opts.TLSSelfSigned {
+		scheme = "https"
+	}
+	url, routerURL := scheme+"://"+ln.Addr().String(), "http://"+rln.Addr().String()
+	advertise, err := advertiseURL(opts.AdvertiseURL, scheme, ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	listenHost, _, _ := net.SplitHostPort(ln.Addr().String())
+	tlsConfig, caPEM, err := loadTLS(opts.Home, opts.TLSCert, opts.TLSKey, opts.TLSSelfSigned,
+		certHosts(listenHost, hostOf(advertise)), time.Now())
+	if err != nil {
+		return err
+	}
 	srv := &Server{Workspace: opts.Workspace, Token: token, Store: st, Artifacts: arts, Local: exec,
-		Serving: serving, Router: rt, RouterURL: routerURL, Box: box, Log: log}
+		Serving: serving, Router: rt, RouterURL: routerURL, Box: box, Log: log,
+		AdvertiseURL: advertise, ServerCA: caPEM, ReportInterval: opts.ReportInterval}
 	serving.OnChange = func(endpoint string) { srv.syncRoute(context.Background(), endpoint) }
 	if err := serving.Start(ctx); err != nil {
 		return err
@@ -135,13 +163,20 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 
 	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer endRequests()
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConfig,
 		BaseContext: func(net.Listener) context.Context { return reqCtx }}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
 
-	if err := jobrun.WriteJSON(filepath.Join(opts.Home, AddressFile), Address{URL: url, RouterURL: routerURL, PID: os.Getpid()}); err != nil {
+	addr := Address{URL: url, RouterURL: routerURL, PID: os.Getpid()}
+	if caPEM != "" {
+		addr.CAFile = filepath.Join(opts.Home, selfSignedCert)
+	}
+	if err := jobrun.WriteJSON(filepath.Join(opts.Home, AddressFile), addr); err != nil {
 		return err
 	}
-	log.Info("berth server listening", "url", url, "router_url", routerURL, "home", opts.Home, "workspace", opts.Workspace)
+	log.Info("berth server listening", "url", url, "advertise_url", advertise, "router_url", routerURL, "home", opts.Home, "workspace", opts.Workspace)
 	// A clean stop leaves no address behind, so the CLI says no server runs rather than
 	// failing to reach an old one.
 	defer os.Remove(filepath.Join(opts.Home, AddressFile))
@@ -158,6 +193,39 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return errors.Join(hs.Shutdown(shutCtx), rt.Shutdown(shutCtx))
+}
+
+// advertiseURL checks the advertised URL, or makes one from the listen address: an address
+// on every interface is advertised with this machine's name.
+func advertiseURL(given, scheme, listenAddr string) (string, error) {
+	if given != "" {
+		u, err := neturl.Parse(given)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return "", fmt.Errorf("--advertise-url %q is not a URL such as https://berth.example.com:8080 (scheme, host and port only)", given)
+		}
+		if u.Scheme != scheme {
+			return "", fmt.Errorf("--advertise-url %q says %s, but the server serves %s; make them agree (--tls-cert, --tls-self-signed)", given, u.Scheme, scheme)
+		}
+		return strings.TrimRight(given, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(listenAddr)
+	if err != nil {
+		return "", err
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if host, err = os.Hostname(); err != nil {
+			return "", fmt.Errorf("finding this machine's name for the advertised URL (set --advertise-url): %w", err)
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(host, port), nil
+}
+
+func hostOf(rawURL string) string {
+	u, err := neturl.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 // LoadOrCreateToken returns the admin token of the data folder home, creating it with mode

@@ -35,7 +35,13 @@ type Server struct {
 	// RouterURL is where the router listens; scoring URIs start with it.
 	RouterURL string
 	Box       *secrets.Box
-	Log       *slog.Logger
+	// AdvertiseURL is the address agents and pods dial; ServerCA is the PEM certificate they
+	// pin when the server's certificate is self-signed ("" otherwise).
+	AdvertiseURL string
+	ServerCA     string
+	// ReportInterval is how often agents report; a cluster is Offline after three missed.
+	ReportInterval time.Duration
+	Log            *slog.Logger
 	// Now is the clock; LogPoll is how often a followed log is read again.
 	Now     func() time.Time
 	LogPoll time.Duration
@@ -92,6 +98,16 @@ func (s *Server) Handler() http.Handler {
 	handle("PUT /api/v1/endpoints/{endpoint}/deployments/{name}", s.updateDeployment)
 	handle("DELETE /api/v1/endpoints/{endpoint}/deployments/{name}", s.deleteDeployment)
 	handle("GET /api/v1/endpoints/{endpoint}/deployments/{name}/logs", s.deploymentLogs)
+	handle("POST /api/v1/clusters", s.createCluster)
+	handle("GET /api/v1/clusters", s.listClusters)
+	handle("GET /api/v1/clusters/{name}", s.getCluster)
+	handle("DELETE /api/v1/clusters/{name}", s.deleteCluster)
+	handle("GET /api/v1/clusters/{cluster}/extensions", s.listExtensions)
+	handle("PUT /api/v1/clusters/{cluster}/extensions/{name}", s.createExtension)
+	handle("GET /api/v1/clusters/{cluster}/extensions/{name}", s.getExtension)
+	handle("PATCH /api/v1/clusters/{cluster}/extensions/{name}", s.updateExtension)
+	handle("DELETE /api/v1/clusters/{cluster}/extensions/{name}", s.deleteExtension)
+	mux.Handle("POST /api/v1/agent/report", s.agentAuthenticated(s.agentReport))
 	mux.Handle("/api/", s.authenticated(func(w http.ResponseWriter, r *http.Request) error {
 		if allowed := allowedMethods(mux, r); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
@@ -106,7 +122,7 @@ func (s *Server) Handler() http.Handler {
 // allowedMethods lists the methods that have a route for the request's path.
 func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := mux.Handler(probe); pattern != "/api/" && pattern != "" {

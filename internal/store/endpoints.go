@@ -289,6 +289,11 @@ func listDeployments(ctx context.Context, q rowsQueryer, endpoint string) ([]v1.
 // DeleteDeployment implements Store.
 func (s *SQLite) DeleteDeployment(ctx context.Context, endpoint, name string) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM deployments WHERE endpoint = ? AND name = ?`, endpoint, name)
+	return checkDeleted(res, err)
+}
+
+// checkDeleted turns a DELETE that removed no row into ErrNotFound.
+func checkDeleted(res sql.Result, err error) error {
 	if err != nil {
 		return err
 	}

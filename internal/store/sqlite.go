@@ -73,6 +73,20 @@ var migrations = []string{
 		body     TEXT NOT NULL,
 		UNIQUE (endpoint, name)
 	);`,
+	`CREATE TABLE clusters (
+		seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+		name       TEXT NOT NULL UNIQUE,
+		token_hash TEXT NOT NULL,
+		body       TEXT NOT NULL
+	);
+	CREATE TABLE extensions (
+		seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+		cluster   TEXT NOT NULL REFERENCES clusters (name) ON DELETE CASCADE,
+		name      TEXT NOT NULL,
+		protected TEXT NOT NULL,
+		body      TEXT NOT NULL,
+		UNIQUE (cluster, name)
+	);`,
 }
 
 func (s *SQLite) migrate(ctx context.Context) error {

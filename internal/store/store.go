@@ -81,6 +81,34 @@ type Store interface {
 	ListDeployments(ctx context.Context, endpoint string) ([]v1.OnlineDeployment, error)
 	// DeleteDeployment removes a deployment.
 	DeleteDeployment(ctx context.Context, endpoint, name string) error
+
+	// CreateCluster stores a connected cluster and the hash of its agent token; ErrExists if
+	// the name is taken.
+	CreateCluster(ctx context.Context, c *v1.Cluster, tokenHash string) error
+	// GetCluster returns a cluster, or ErrNotFound.
+	GetCluster(ctx context.Context, name string) (*v1.Cluster, error)
+	// ClusterTokenHash returns the hash of a cluster's agent token, or ErrNotFound.
+	ClusterTokenHash(ctx context.Context, name string) (string, error)
+	// ListClusters returns one page of clusters, newest first.
+	ListClusters(ctx context.Context, page Page) ([]v1.Cluster, string, error)
+	// UpdateCluster changes a cluster in one transaction.
+	UpdateCluster(ctx context.Context, name string, change func(*v1.Cluster) error) (*v1.Cluster, error)
+	// DeleteCluster removes a cluster and its extensions.
+	DeleteCluster(ctx context.Context, name string) error
+
+	// CreateExtension stores an extension of an existing cluster with its sealed protected
+	// settings; ErrExists if the name is taken, ErrNotFound if the cluster is missing.
+	CreateExtension(ctx context.Context, e *v1.Extension, sealedProtected string) error
+	// GetExtension returns an extension and its sealed protected settings, or ErrNotFound.
+	GetExtension(ctx context.Context, cluster, name string) (*v1.Extension, string, error)
+	// UpdateExtension changes an extension in one transaction. change may replace the
+	// sealed protected settings it is given.
+	UpdateExtension(ctx context.Context, cluster, name string, change func(e *v1.Extension, sealedProtected *string) error) (*v1.Extension, error)
+	// ListExtensions returns a cluster's extensions, oldest first.
+	ListExtensions(ctx context.Context, cluster string) ([]v1.Extension, error)
+	// DeleteExtension removes an extension.
+	DeleteExtension(ctx context.Context, cluster, name string) error
+
 	// Close releases the store.
 	Close() error
 }

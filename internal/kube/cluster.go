@@ -1,0 +1,113 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// ErrKubeconfig marks errors in what the user named: a kubeconfig or context that does not
+// exist. The CLI exits 2 on them.
+var ErrKubeconfig = errors.New("kubeconfig")
+
+// Cluster is a connection to one cluster's API server.
+type Cluster struct {
+	Config    *rest.Config
+	Clientset kubernetes.Interface
+	// Host is the API server's address, for messages.
+	Host string
+
+	kubeconfig, context string
+}
+
+// Connect loads a cluster's connection the way kubectl does: the kubeconfig at path, else
+// $KUBECONFIG or ~/.kube/config, else the pod's service account when running in a cluster;
+// kubeContext picks a context ("" for the current one). It checks that the API server
+// answers.
+func Connect(path, kubeContext string) (*Cluster, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if path != "" {
+		rules.ExplicitPath = path
+	}
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
+	if kubeContext != "" {
+		raw, err := loader.RawConfig()
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading %s: %v", ErrKubeconfig, kubeconfigName(path), err)
+		}
+		if _, ok := raw.Contexts[kubeContext]; !ok {
+			var names []string
+			for n := range raw.Contexts {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			return nil, fmt.Errorf("%w: context %q is not in %s; it has: %v", ErrKubeconfig, kubeContext, kubeconfigName(path), names)
+		}
+	}
+	cfg, err := loader.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v; pass --kubeconfig with the cluster's kubeconfig", ErrKubeconfig, kubeconfigName(path), err)
+	}
+	cfg.Timeout = 30 * time.Second
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cs.Discovery().ServerVersion(); err != nil {
+		return nil, fmt.Errorf("cannot reach the cluster's API server at %s: %v; check the kubeconfig and that the cluster runs", cfg.Host, err)
+	}
+	return &Cluster{Config: cfg, Clientset: cs, Host: cfg.Host, kubeconfig: path, context: kubeContext}, nil
+}
+
+func kubeconfigName(path string) string {
+	if path == "" {
+		return "the default kubeconfig ($KUBECONFIG or ~/.kube/config)"
+	}
+	return path
+}
+
+// Releaser returns a Helm releaser for namespace on this cluster.
+func (c *Cluster) Releaser(namespace string) (*Releaser, error) {
+	return NewReleaserFromKubeconfig(c.kubeconfig, c.context, namespace)
+}
+
+// managedByLabel marks the namespaces berth created, so that it deletes only those.
+const managedByLabel = "app.kubernetes.io/managed-by"
+
+// EnsureNamespace creates a namespace labelled as berth's, unless it exists.
+func (c *Cluster) EnsureNamespace(ctx context.Context, name string) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{managedByLabel: "berth"}}}
+	_, err := c.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteNamespace deletes a namespace berth created (the namespace controller then removes
+// what is left in it). One berth did not create is left alone.
+func (c *Cluster) DeleteNamespace(ctx context.Context, name string) error {
+	ns, err := c.Clientset.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ns.Labels[managedByLabel] != "berth" {
+		return nil
+	}
+	if err := c.Clientset.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting namespace %s: %w", name, err)
+	}
+	return nil
+}
