@@ -271,7 +271,7 @@ func (a *Agent) remove(ctx context.Context, d v1.DesiredExtension, ext *installe
 		return err
 	}
 	for _, c := range comps {
-		if c.Message != "not created yet" {
+		if c.Message != msgAbsent {
 			ext.report.Components = append(ext.report.Components, c)
 		}
 	}

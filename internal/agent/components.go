@@ -19,6 +19,9 @@ import (
 var componentKinds = map[string]bool{"Deployment": true, "DaemonSet": true, "StatefulSet": true,
 	"Service": true, "Secret": true, "CustomResourceDefinition": true}
 
+// msgAbsent is the message of a component that does not exist.
+const msgAbsent = "not created yet"
+
 // checkComponents reads each component of a release from the cluster. failed reports a
 // component that will not become ready by itself.
 func checkComponents(ctx context.Context, kc kubernetes.Interface, objects []*unstructured.Unstructured) (comps []v1.Component, failed bool, err error) {
@@ -31,7 +34,7 @@ func checkComponents(ctx context.Context, kc kubernetes.Interface, objects []*un
 		var stuck bool
 		c.Ready, stuck, c.Message, err = componentReady(ctx, kc, obj)
 		if apierrors.IsNotFound(err) {
-			c.Ready, c.Message, err = false, "not created yet", nil
+			c.Ready, c.Message, err = false, msgAbsent, nil
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("reading %s %s: %w", c.Kind, c.Name, err)
@@ -95,9 +98,12 @@ func componentReady(ctx context.Context, kc kubernetes.Interface, obj *unstructu
 		_, err := kc.CoreV1().Secrets(ns).Get(ctx, name, get)
 		return err == nil, false, "", err
 	case "CustomResourceDefinition":
-		// Listing the resource proves the CRD is served.
-		_, err := kc.Discovery().ServerResourcesForGroupVersion(crdGroupVersion(obj))
+		err := kc.Discovery().RESTClient().Get().AbsPath("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", name).Do(ctx).Error()
 		if err != nil {
+			return false, false, "", err
+		}
+		// Discovery listing the group's version proves the CRD is served.
+		if _, err := kc.Discovery().ServerResourcesForGroupVersion(crdGroupVersion(obj)); err != nil {
 			return false, false, "not served yet", nil
 		}
 		return true, false, "", nil

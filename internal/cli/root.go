@@ -65,13 +65,14 @@ func NewRootCmd(streams Streams) *cobra.Command {
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return g.checkOutput() }
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.server, "server", "", "URL of the berth server (default: $BERTH_SERVER, or the server started from $BERTH_HOME on this machine)")
-	pf.StringVarP(&g.resourceGroup, "resource-group", "g", "", "resource group (accepted for az compatibility, unused)")
+	pf.StringVarP(&g.resourceGroup, "resource-group", "g", "", "resource group: recorded on connected clusters and checked by k8s-extension; accepted and unused elsewhere, for az compatibility")
 	pf.StringVarP(&g.workspace, "workspace-name", "w", "", "workspace name; when given it must match the server's workspace")
 	pf.StringVar(&g.subscription, "subscription", "", "subscription (accepted for az compatibility, unused)")
 	pf.StringVarP(&g.output, "output", "o", formatJSON, "output format: json, yaml, table, tsv or none")
 	pf.StringVar(&g.query, "query", "", "JMESPath query applied to the output, as in az")
 
-	root.AddCommand(newServerCmd(g), newVersionCmd(g))
+	root.AddCommand(newServerCmd(g), newVersionCmd(g), newOperatorCmd(g), newRouterCmd(g),
+		newClusterCmd(g), newExtensionCmd(g), newAgentCmd(g))
 	addMLCommands(root, g)
 	ml := groupCmd("ml", "The az ml command group: the same commands as the top level")
 	addMLCommands(ml, g)

@@ -71,7 +71,7 @@ func checkNodes(ps *problems, cfg *Config, inv *v1.Inventory) {
 	have := fmt.Sprintf("%d (%s)", len(eligible), strings.Join(eligible, ", "))
 	if cfg.RouterHAExplicit {
 		ps.add(CodeRouterHANeedsNodes, cfg.RouterHASetting, fmt.Sprintf(
-			"True needs %d eligible nodes for the router's replicas, but the cluster has %s; "+
+			"True needs %d eligible nodes for the router's replicas, but the cluster has only %s; "+
 				"set %s=False or add nodes.", routerHAReplicas, have, cfg.RouterHASetting))
 		return
 	}

@@ -94,7 +94,7 @@ func TestCheck(t *testing.T) {
 			plain: httpInference("inferenceRouterHA", "True"),
 			inv:   &v1.Inventory{Nodes: nodes("node-a", "node-b")},
 			want: "inferenceRouterHA: True needs 3 eligible nodes for the router's replicas, but " +
-				"the cluster has 2 (node-a, node-b); set inferenceRouterHA=False or add nodes.",
+				"the cluster has only 2 (node-a, node-b); set inferenceRouterHA=False or add nodes.",
 			codes: []string{CodeRouterHANeedsNodes},
 		},
 		{
@@ -103,7 +103,7 @@ func TestCheck(t *testing.T) {
 			inv: &v1.Inventory{Nodes: []v1.Node{node("node-a"), node("node-b"),
 				notReady(node("node-c")), tainted(node("node-d"), "NoSchedule")}},
 			want: "inferenceLoadBalancerHA: True needs 3 eligible nodes for the router's replicas, " +
-				"but the cluster has 2 (node-a, node-b); set inferenceLoadBalancerHA=False or add nodes.",
+				"but the cluster has only 2 (node-a, node-b); set inferenceLoadBalancerHA=False or add nodes.",
 			codes: []string{CodeRouterHANeedsNodes},
 		},
 		{
@@ -241,7 +241,7 @@ func TestCheck(t *testing.T) {
 					"extension's service accounts get the privileged SCC."},
 			},
 			want: "inferenceRouterHA: True needs 3 eligible nodes for the router's replicas, but the " +
-				"cluster has 1 (a); set inferenceRouterHA=False or add nodes.\n" +
+				"cluster has only 1 (a); set inferenceRouterHA=False or add nodes.\n" +
 				`sslSecret: no Secret "scoring-tls" holding cert.pem and key.pem in the ` +
 				"extension's namespace; create it there, or pass sslCertPemFile and sslKeyPemFile " +
 				"instead.",

@@ -6,7 +6,8 @@ import "strings"
 // value may hold '=' and may be empty; the key may not). A key given twice with the same value
 // counts once; with different values it is an error. The error is a *ValidationError with a
 // problem per bad argument. Values never appear in messages, since they may be protected; an
-// argument without '=' is quoted, since it is most likely a key.
+// argument without '=' is quoted, since it is most likely a key. The map holds the
+// well-formed pairs even with an error, so that a caller can report their problems too.
 func ParseKeyValues(args []string) (map[string]string, error) {
 	var ps problems
 	kv := make(map[string]string, len(args))
@@ -30,8 +31,5 @@ func ParseKeyValues(args []string) (map[string]string, error) {
 			}
 		}
 	}
-	if err := ps.err(); err != nil {
-		return nil, err
-	}
-	return kv, nil
+	return kv, ps.err()
 }

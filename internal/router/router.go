@@ -9,6 +9,7 @@ package router
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +65,9 @@ type Router struct {
 	MaxBodyBytes int64
 	// intn picks a number in [0, n); injectable so tests can fix the traffic split.
 	intn func(n int) int
+	// TLSConfig, when set before Serve, makes the router speak HTTPS with it; the local
+	// compute's router speaks HTTP on loopback.
+	TLSConfig *tls.Config
 
 	endpoints atomic.Pointer[map[string]*Endpoint]
 	server    *fasthttp.Server
@@ -154,6 +158,9 @@ func (r *Router) Serve(ln net.Listener) error {
 		IdleTimeout:           2 * time.Minute,
 		NoDefaultServerHeader: true,
 		NoDefaultDate:         true,
+	}
+	if r.TLSConfig != nil {
+		ln = tls.NewListener(ln, r.TLSConfig)
 	}
 	return r.server.Serve(ln)
 }
