@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"berth/internal/agent"
@@ -96,18 +97,20 @@ func (o *agentOptions) run(ctx context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
+	// /healthz turns ready once the server has heard the agent; /metrics is the Go
+	// process's. TODO: accept the logs fluent-bit posts to /logs (logAnalyticsWS) and
+	// forward them to the workspace; until then they are refused with 404.
 	var connected atomic.Bool
-	health := &http.Server{Addr: o.health, ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/healthz" {
-			http.NotFound(w, r)
-			return
-		}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if !connected.Load() {
 			http.Error(w, "not connected to the server yet", http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ok\n"))
-	})}
+	})
+	mux.Handle("GET /metrics", promhttp.Handler())
+	health := &http.Server{Addr: o.health, ReadHeaderTimeout: 5 * time.Second, Handler: mux}
 	ln, err := net.Listen("tcp", o.health)
 	if err != nil {
 		return err

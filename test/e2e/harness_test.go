@@ -130,7 +130,15 @@ func (w *workspace) stop(sig syscall.Signal) {
 }
 
 func (w *workspace) client() *client.Client {
-	return &client.Client{BaseURL: w.url, Token: w.token}
+	c := &client.Client{BaseURL: w.url, Token: w.token}
+	if ca := filepath.Join(w.home, "tls", "server.crt"); strings.HasPrefix(w.url, "https:") {
+		hc, err := client.HTTPClientWithCA(ca)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		c.HTTP = hc
+	}
+	return c
 }
 
 // result is what a CLI run printed and how it exited.
