@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds the test cluster's binaries once and caches them outside the repository:
 # etcd (v3.6) and kube-apiserver, kube-controller-manager, kube-scheduler and kubectl
-# (Kubernetes v1.37.2), all from the Go module proxy. Prints the cache folder.
+# (Kubernetes v1.37.2), all from the Go module proxy, and the process kubelet from
+# test/cluster/kubelet. Prints the bin folder, which holds all six.
 #
 #   bash test/cluster/build.sh        # BERTH_CLUSTER_CACHE overrides ~/.cache/berth/cluster
 #
-# A cold build takes several minutes on two cores; later runs find the binaries and return
-# at once. The Go build cache it fills is Go's own (go env GOCACHE), not this folder.
+# A cold build of the control plane takes about 12 minutes on two cores, the process kubelet
+# about 2; later runs find the binaries and return at once. The kubelet's folder is named
+# after a hash of its sources, so editing them rebuilds it and only it. The Go build cache it
+# fills is Go's own (go env GOCACHE), not this folder.
 set -euo pipefail
 
 K8S_VERSION=v1.37.2
@@ -16,15 +19,34 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${BERTH_CLUSTER_CACHE:-$HOME/.cache/berth/cluster}/$K8S_VERSION-etcd-$ETCD_VERSION
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+
+# build_kubelet builds process-kubelet into kubelet-<hash of its sources>/, beside links to
+# the control plane's binaries, and prints that folder.
+build_kubelet() {
+	local hash bin
+	hash=$(cd "$here/kubelet" && ls go.mod go.sum *.go | grep -v '_test\.go$' | xargs sha256sum | sha256sum | cut -c1-16)
+	bin=$cache/kubelet-$hash
+	if [ ! -x "$bin/process-kubelet" ]; then
+		echo "building process-kubelet" >&2
+		mkdir -p "$bin"
+		(cd "$here/kubelet" && go build -trimpath -ldflags "-s -w" -o "$bin/process-kubelet.new" .)
+		mv "$bin/process-kubelet.new" "$bin/process-kubelet"
+		for b in "${binaries[@]}"; do ln -sfn "../$b" "$bin/$b"; done
+		# Keep the three newest kubelet builds: another checkout may still use an older one.
+		ls -dt "$cache"/kubelet-* | tail -n +4 | xargs -r rm -rf
+	fi
+	echo "$bin"
+}
+
 complete() {
 	for b in "${binaries[@]}"; do [ -x "$cache/$b" ] || return 1; done
 }
 if complete; then
-	echo "$cache"
+	build_kubelet
 	exit 0
 fi
 mkdir -p "$cache"
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
 echo "building etcd $ETCD_VERSION" >&2
 (cd "$here/etcd" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >&2 &&
@@ -51,4 +73,4 @@ for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
 	go build -trimpath -ldflags "$ldflags" -o "$cache/$cmd.new" "k8s.io/kubernetes/cmd/$cmd"
 	mv "$cache/$cmd.new" "$cache/$cmd"
 done
-echo "$cache"
+build_kubelet
