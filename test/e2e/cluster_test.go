@@ -425,6 +425,11 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 		env.deleteExtension("ml")
 	})
 
+	t.Run("a running device plugin and an OpenShift API are detected", func(t *testing.T) {
+		env.t = t
+		testDetection(t, env)
+	})
+
 	t.Run("cluster delete removes the extension, then the agent", func(t *testing.T) {
 		env.t = t
 		env.ws.mustBerth(env.dir, "k8s-extension", "create", "--name", "ml", "--extension-type", "berth.ml", "--cluster-type", "connectedClusters",
@@ -446,4 +451,76 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 			t.Errorf("cluster role bindings left: %s", crbs)
 		}
 	})
+}
+
+// testDetection makes the cluster look like an OpenShift cluster that runs an NVIDIA device
+// plugin of its own (the security.openshift.io API group served through a CRD, and the
+// upstream plugin's DaemonSet on GPU nodes, of which there are none): the extension installs
+// no second device plugin, binds its service accounts to the privileged SCC, and says both.
+func testDetection(t *testing.T, env *kubeEnv) {
+	env.cluster.Apply(t, `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: securitycontextconstraints.security.openshift.io}
+spec:
+  group: security.openshift.io
+  scope: Cluster
+  names: {kind: SecurityContextConstraints, plural: securitycontextconstraints, singular: securitycontextconstraints}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: nvidia-device-plugin-daemonset, namespace: kube-system}
+spec:
+  selector: {matchLabels: {name: nvidia-device-plugin-ds}}
+  template:
+    metadata: {labels: {name: nvidia-device-plugin-ds}}
+    spec:
+      nodeSelector: {nvidia.com/gpu.present: "true"}
+      containers:
+      - name: nvidia-device-plugin-ctr
+        image: nvcr.io/nvidia/k8s-device-plugin:v0.17.0
+`)
+	t.Cleanup(func() {
+		env.cluster.KubectlE(context.Background(), "", "delete", "crd", "securitycontextconstraints.security.openshift.io")
+		env.cluster.KubectlE(context.Background(), "", "-n", "kube-system", "delete", "daemonset", "nvidia-device-plugin-daemonset")
+	})
+	// The server checks a create against the agent's last inventory.
+	waitFor(t, func() bool {
+		r := env.ws.berth(env.dir, "cluster", "show", "--name", "c1", "-g", "rg1")
+		var c v1.Cluster
+		return r.code == 0 && json.Unmarshal([]byte(r.stdout), &c) == nil && c.Inventory != nil &&
+			c.Inventory.OpenShift && len(c.Inventory.DaemonSets) == 1
+	})
+
+	r := env.extensionCmd("create", "--name", "ml", "--extension-type", "berth.ml", "--config", "enableTraining=True")
+	if r.code != 0 {
+		t.Fatalf("create: exit %d: %s", r.code, r.stderr)
+	}
+	ext := env.waitInstalled("ml")
+	var codes []string
+	for _, s := range ext.Statuses {
+		codes = append(codes, s.Code)
+	}
+	for _, want := range []string{"NvidiaDevicePluginFound", "OpenShiftDetected"} {
+		if !slices.Contains(codes, want) {
+			t.Errorf("status codes %v lack %s", codes, want)
+		}
+	}
+	if diff := cmp.Diff([]string{"Deployment/berth-operator:1"}, env.releaseObjects("ml")); diff != "" {
+		t.Errorf("objects of the release (-want +got):\n%s", diff)
+	}
+	binding := env.cluster.Kubectl(t, "-n", "berth", "get", "rolebinding", "berth-scc-privileged", "-o",
+		`jsonpath={.roleRef.name} {range .subjects[*]}{.name} {end}`)
+	if want := "system:openshift:scc:privileged berth-operator "; binding != want {
+		t.Errorf("SCC binding %q, want %q", binding, want)
+	}
+	env.deleteExtension("ml")
+	if out, _ := env.cluster.KubectlE(context.Background(), "", "-n", "berth", "get", "rolebinding", "-o", "name"); strings.Contains(out, "scc") {
+		t.Errorf("SCC binding left after delete: %s", out)
+	}
 }
