@@ -17,9 +17,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"berth/internal/syncbuf"
 )
 
 func TestRouterServesHTTPSAndReloadsItsKeyPair(t *testing.T) {
@@ -31,7 +32,7 @@ func TestRouterServesHTTPSAndReloadsItsKeyPair(t *testing.T) {
 	addrs := make(chan net.Addr, 1)
 	o := &routerOptions{listen: "127.0.0.1:0", tlsCert: certFile, tlsKey: keyFile, maxBody: 1 << 20,
 		listening: func(a net.Addr) { addrs <- a }}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	g := &globalOptions{streams: Streams{In: strings.NewReader(""), Out: io.Discard, Err: logs}}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -217,22 +218,4 @@ func send(t *testing.T, c *http.Client, method, url string, header map[string]st
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(data)
-}
-
-// syncBuffer is a log destination written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,13 +1,11 @@
 package operator
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"berth/internal/syncbuf"
 )
 
 func TestOperatorKeepsDefaultInstanceType(t *testing.T) {
@@ -88,7 +88,7 @@ func TestOperatorKeepsDefaultInstanceType(t *testing.T) {
 // runOperator runs the operator until the test ends, keeping its log for a failure's report.
 func runOperator(t *testing.T, cfg *rest.Config, opts Options) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, opts, slog.New(slog.NewTextHandler(logs, nil))) }()
@@ -181,22 +181,4 @@ func gauge(name, label string) float64 {
 		}
 	}
 	return -1
-}
-
-// syncBuffer is a log destination shared by the operator's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

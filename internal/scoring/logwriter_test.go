@@ -1,32 +1,15 @@
 package scoring
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"berth/internal/syncbuf"
 )
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestBatchWriterHoldsLinesUntilFlush(t *testing.T) {
-	var dst syncBuffer
+	var dst syncbuf.Buffer
 	w := newBatchWriter(&dst, time.Hour)
 	w.Write([]byte("one\n"))
 	w.Write([]byte("two\n"))
@@ -40,7 +23,7 @@ func TestBatchWriterHoldsLinesUntilFlush(t *testing.T) {
 }
 
 func TestBatchWriterWritesFullBatchesAtOnce(t *testing.T) {
-	var dst syncBuffer
+	var dst syncbuf.Buffer
 	w := newBatchWriter(&dst, time.Hour)
 	line := strings.Repeat("x", 1023) + "\n"
 	for range maxBatch / len(line) {
@@ -52,7 +35,7 @@ func TestBatchWriterWritesFullBatchesAtOnce(t *testing.T) {
 }
 
 func TestBatchWriterFlushesOnItsOwn(t *testing.T) {
-	var dst syncBuffer
+	var dst syncbuf.Buffer
 	w := newBatchWriter(&dst, time.Millisecond)
 	w.Write([]byte("line\n"))
 	waitFor(t, "the timed flush", func() bool { return dst.String() == "line\n" })

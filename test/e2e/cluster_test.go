@@ -251,6 +251,7 @@ func TestSeedExtensionCommands(t *testing.T) {
 			env.t = t
 			args := seedCommand(tc.command)
 			name := args[slices.Index(args, "--name")+1]
+			began := time.Now()
 			r := env.ws.berth(env.dir, args...)
 			if tc.code != 0 {
 				if r.code != tc.code || r.stderr != tc.stderr {
@@ -272,6 +273,8 @@ func TestSeedExtensionCommands(t *testing.T) {
 				t.Errorf("create printed %+v", created)
 			}
 			ext := env.waitInstalled(name)
+			// BENCHMARKS.md reports this figure.
+			t.Logf("create to Installed: %s", time.Since(began).Round(10*time.Millisecond))
 			for _, c := range ext.Components {
 				if !c.Ready {
 					t.Errorf("component %s %s not ready: %s", c.Kind, c.Name, c.Message)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	v1 "berth/api/v1"
+
+	"berth/internal/syncbuf"
 )
 
 func TestCommandJobRunsWithInputsOutputsAndCode(t *testing.T) {
@@ -284,7 +286,7 @@ func TestStreamStopsOnInterruptAndJobKeepsRunning(t *testing.T) {
 `, nil, "--name", "followed")
 	w.waitJob("followed", 20*time.Second, hasStatus(v1.JobRunning))
 	cmd := execBerth(w, dir, "job", "stream", "-n", "followed")
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
