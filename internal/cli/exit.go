@@ -10,6 +10,7 @@ import (
 
 	"berth/internal/client"
 	"berth/internal/kube"
+	"berth/internal/server"
 )
 
 // Exit codes, the same for every command.
@@ -43,6 +44,7 @@ var errSilentFailure = &exitError{code: ExitFailure, err: errors.New("")}
 func exitCode(err error) int {
 	var ee *exitError
 	var api *client.APIError
+	var option *server.OptionError
 	switch {
 	case err == nil:
 		return ExitOK
@@ -50,7 +52,7 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.Is(err, kube.ErrKubeconfig):
+	case errors.Is(err, kube.ErrKubeconfig), errors.As(err, &option):
 		return ExitUsage
 	case errors.As(err, &api):
 		switch api.Status {

@@ -29,6 +29,7 @@ type serverOptions struct {
 	maxBody       int64
 	tlsCert       string
 	tlsKey        string
+	tlsCA         string
 	selfSigned    bool
 	advertise     string
 	reportEvery   time.Duration
@@ -56,6 +57,7 @@ func newServerCmd(g *globalOptions) *cobra.Command {
 	f.DurationVar(&o.grace, "cancel-grace", 10*time.Second, "time a canceled job's processes get between SIGTERM and SIGKILL")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS; needs --tls-key")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	f.StringVar(&o.tlsCA, "tls-ca", "", "PEM certificate of the private CA that issued --tls-cert; connected clusters and the CLI pin it")
 	f.BoolVar(&o.selfSigned, "tls-self-signed", false, "serve HTTPS with a self-signed pair kept in the data folder; connected clusters pin its certificate")
 	f.StringVar(&o.advertise, "advertise-url", "", "the API's URL as connected clusters reach it (default: the listen address)")
 	f.DurationVar(&o.reportEvery, "agent-report-interval", 10*time.Second, "how often cluster agents report; a cluster is Offline after three missed reports")
@@ -91,6 +93,9 @@ func (o *serverOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if o.tlsCert != "" && o.selfSigned {
 		return usageErrorf("--tls-self-signed generates a pair; do not give it with --tls-cert and --tls-key")
 	}
+	if o.tlsCA != "" && o.tlsCert == "" {
+		return usageErrorf("--tls-ca is the CA that issued --tls-cert; give it with --tls-cert and --tls-key (--tls-self-signed needs none)")
+	}
 	if o.reportEvery < 100*time.Millisecond {
 		return usageErrorf("--agent-report-interval must be at least 100ms, not %s", o.reportEvery)
 	}
@@ -110,7 +115,7 @@ func (o *serverOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	return server.Run(cmd.Context(), server.Options{
 		Home: o.home, Listen: o.listen, RouterListen: o.routerListen, Workspace: o.workspace, MaxConcurrent: o.maxConcurrent,
 		Python: o.python, Runtime: o.runtime, Grace: o.grace, MaxScoringBody: o.maxBody,
-		TLSCert: o.tlsCert, TLSKey: o.tlsKey, TLSSelfSigned: o.selfSigned, AdvertiseURL: o.advertise,
+		TLSCert: o.tlsCert, TLSKey: o.tlsKey, TLSCA: o.tlsCA, TLSSelfSigned: o.selfSigned, AdvertiseURL: o.advertise,
 		ReportInterval: o.reportEvery,
 	}, log, g.streams.Err)
 }

@@ -48,8 +48,9 @@ type Options struct {
 	MaxScoringBody int64
 	// TLSCert and TLSKey serve the API over HTTPS; TLSSelfSigned does so with a pair
 	// generated in the data folder, whose certificate connected clusters pin.
-	TLSCert, TLSKey string
-	TLSSelfSigned   bool
+	// TLSCA is the CA that issued TLSCert, for agents to pin when it is a private one.
+	TLSCert, TLSKey, TLSCA string
+	TLSSelfSigned          bool
 	// AdvertiseURL is the API's address as agents and pods reach it; by default the listen
 	// address (with this machine's name when it listens on every interface).
 	AdvertiseURL string
@@ -57,12 +58,23 @@ type Options struct {
 	ReportInterval time.Duration
 }
 
+// OptionError is an error in a value or file of the server's Options that the user gave;
+// the CLI exits 2 on it.
+type OptionError struct{ Err error }
+
+func (e *OptionError) Error() string { return e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
+
+func optionErrorf(format string, args ...any) error {
+	return &OptionError{Err: fmt.Errorf(format, args...)}
+}
+
 // Address is the content of AddressFile.
 type Address struct {
 	URL       string `json:"url"`
 	RouterURL string `json:"router_url"`
 	PID       int    `json:"pid"`
-	// CAFile is the self-signed certificate the CLI trusts for URL, when there is one.
+	// CAFile is the certificate the CLI trusts for URL (self-signed, or --tls-ca), when there is one.
 	CAFile string `json:"ca_file,omitempty"`
 }
 
@@ -117,6 +129,27 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 		return fmt.Errorf("listening for scoring requests on %s (change it with --router-listen): %w", opts.RouterListen, err)
 	}
 	defer rln.Close()
+	// TLS before anything starts, so that a bad certificate stops the server with nothing run.
+	scheme := "http"
+	if opts.TLSCert != "" || opts.TLSSelfSigned {
+		scheme = "https"
+	}
+	url, routerURL := scheme+"://"+ln.Addr().String(), "http://"+rln.Addr().String()
+	advertise, err := advertiseURL(opts.AdvertiseURL, scheme, ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	listenHost, _, _ := net.SplitHostPort(ln.Addr().String())
+	pinnedHost := "" // a given certificate must name the advertised host only when the user chose it
+	if opts.AdvertiseURL != "" {
+		pinnedHost = hostOf(advertise)
+	}
+	tlsServed, err := loadTLS(opts.Home, tlsFiles{cert: opts.TLSCert, key: opts.TLSKey, ca: opts.TLSCA, selfSigned: opts.TLSSelfSigned},
+		certHosts(listenHost, hostOf(advertise)), pinnedHost, time.Now())
+	if err != nil {
+		return err
+	}
+	tlsConfig := tlsServed.config
 	if err := exec.Start(ctx); err != nil {
 		return err
 	}
@@ -134,24 +167,9 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 		Dir: filepath.Join(opts.Home, "deployments"), BinDir: filepath.Join(opts.Home, "local", "bin"),
 		Runtime: opts.Runtime,
 	}, st, arts, log)
-	scheme := "http"
-	if opts.TLSCert != "" || opts.TLSSelfSigned {
-		scheme = "https"
-	}
-	url, routerURL := scheme+"://"+ln.Addr().String(), "http://"+rln.Addr().String()
-	advertise, err := advertiseURL(opts.AdvertiseURL, scheme, ln.Addr().String())
-	if err != nil {
-		return err
-	}
-	listenHost, _, _ := net.SplitHostPort(ln.Addr().String())
-	tlsConfig, caPEM, err := loadTLS(opts.Home, opts.TLSCert, opts.TLSKey, opts.TLSSelfSigned,
-		certHosts(listenHost, hostOf(advertise)), time.Now())
-	if err != nil {
-		return err
-	}
 	srv := &Server{Workspace: opts.Workspace, Token: token, Store: st, Artifacts: arts, Local: exec,
 		Serving: serving, Router: rt, RouterURL: routerURL, Box: box, Log: log,
-		AdvertiseURL: advertise, ServerCA: caPEM, ReportInterval: opts.ReportInterval}
+		AdvertiseURL: advertise, ServerCA: tlsServed.caPEM, ReportInterval: opts.ReportInterval}
 	serving.OnChange = func(endpoint string) { srv.syncRoute(context.Background(), endpoint) }
 	if err := serving.Start(ctx); err != nil {
 		return err
@@ -169,10 +187,7 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 		ln = tls.NewListener(ln, tlsConfig)
 	}
 
-	addr := Address{URL: url, RouterURL: routerURL, PID: os.Getpid()}
-	if caPEM != "" {
-		addr.CAFile = filepath.Join(opts.Home, selfSignedCert)
-	}
+	addr := Address{URL: url, RouterURL: routerURL, PID: os.Getpid(), CAFile: tlsServed.caFile}
 	if err := jobrun.WriteJSON(filepath.Join(opts.Home, AddressFile), addr); err != nil {
 		return err
 	}
@@ -201,10 +216,10 @@ func advertiseURL(given, scheme, listenAddr string) (string, error) {
 	if given != "" {
 		u, err := neturl.Parse(given)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			return "", fmt.Errorf("--advertise-url %q is not a URL such as https://berth.example.com:8080 (scheme, host and port only)", given)
+			return "", optionErrorf("--advertise-url %q is not a URL such as https://berth.example.com:8080 (scheme, host and port only)", given)
 		}
 		if u.Scheme != scheme {
-			return "", fmt.Errorf("--advertise-url %q says %s, but the server serves %s; make them agree (--tls-cert, --tls-self-signed)", given, u.Scheme, scheme)
+			return "", optionErrorf("--advertise-url %q says %s, but the server serves %s; make them agree (--tls-cert, --tls-self-signed)", given, u.Scheme, scheme)
 		}
 		return strings.TrimRight(given, "/"), nil
 	}

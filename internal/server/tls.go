@@ -27,35 +27,98 @@ const (
 // when fewer than 30 days are left or when it does not name the host agents dial.
 const selfSignedLifetime = 365 * 24 * time.Hour
 
-// loadTLS returns the server's certificate: the given pair, or the data folder's self-signed
-// pair for hosts (created or renewed as needed). caPEM is the certificate agents pin: the
-// self-signed one, or "" for a given pair (whose CA agents are expected to trust).
-func loadTLS(home, certFile, keyFile string, selfSigned bool, hosts []string, now time.Time) (cfg *tls.Config, caPEM string, err error) {
-	if certFile != "" {
-		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, "", fmt.Errorf("loading --tls-cert %s and --tls-key %s: %w", certFile, keyFile, err)
-		}
-		return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, "", nil
+// tlsFiles are the server's TLS flags.
+type tlsFiles struct {
+	cert, key, ca string
+	selfSigned    bool
+}
+
+// serverTLS is what loadTLS returns: the listener's configuration, and the certificate agents
+// and the CLI pin (PEM, and the file it is in) when the server's is not publicly trusted.
+type serverTLS struct {
+	config *tls.Config
+	caPEM  string
+	caFile string
+}
+
+// loadTLS returns the server's certificate: the given pair (checked to be valid at now, to
+// name pinnedHost when there is one, and to be issued by the given CA, which agents then
+// pin), or the data folder's self-signed pair for hosts (created or renewed as needed), which
+// agents pin. No TLS flag gives a zero serverTLS, for HTTP.
+func loadTLS(home string, f tlsFiles, hosts []string, pinnedHost string, now time.Time) (serverTLS, error) {
+	if f.cert != "" {
+		return loadGivenPair(f, pinnedHost, now)
 	}
-	if !selfSigned {
-		return nil, "", nil
+	if !f.selfSigned {
+		return serverTLS{}, nil
 	}
 	certPath, keyPath := filepath.Join(home, selfSignedCert), filepath.Join(home, selfSignedKey)
 	if !selfSignedUsable(certPath, hosts, now) {
 		if err := writeSelfSigned(certPath, keyPath, hosts, now); err != nil {
-			return nil, "", fmt.Errorf("generating a self-signed certificate: %w", err)
+			return serverTLS{}, fmt.Errorf("generating a self-signed certificate: %w", err)
 		}
 	}
 	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
 	if err != nil {
-		return nil, "", fmt.Errorf("loading the self-signed certificate %s: %w", certPath, err)
+		return serverTLS{}, fmt.Errorf("loading the self-signed certificate %s: %w", certPath, err)
 	}
 	ca, err := os.ReadFile(certPath)
 	if err != nil {
-		return nil, "", err
+		return serverTLS{}, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, string(ca), nil
+	return serverTLS{config: serverConfig(pair), caPEM: string(ca), caFile: certPath}, nil
+}
+
+// loadGivenPair loads --tls-cert and --tls-key and checks them against the clock, the
+// advertised host and --tls-ca.
+func loadGivenPair(f tlsFiles, pinnedHost string, now time.Time) (serverTLS, error) {
+	pair, err := tls.LoadX509KeyPair(f.cert, f.key)
+	if err != nil {
+		return serverTLS{}, optionErrorf("loading --tls-cert %s and --tls-key %s: %w; give a PEM certificate (chain) and its own private key", f.cert, f.key, err)
+	}
+	leaf := pair.Leaf
+	switch {
+	case now.After(leaf.NotAfter):
+		return serverTLS{}, optionErrorf("--tls-cert %s expired at %s; renew it", f.cert, leaf.NotAfter.UTC().Format(time.RFC3339))
+	case now.Before(leaf.NotBefore):
+		return serverTLS{}, optionErrorf("--tls-cert %s is not valid before %s; check this machine's clock or the certificate", f.cert, leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+	if pinnedHost != "" {
+		if err := leaf.VerifyHostname(pinnedHost); err != nil {
+			return serverTLS{}, optionErrorf("--tls-cert %s does not name %s, the host of --advertise-url, so agents would refuse it; "+
+				"use a certificate for that host or advertise a host it names: %v", f.cert, pinnedHost, err)
+		}
+	}
+	out := serverTLS{config: serverConfig(pair)}
+	if f.ca == "" {
+		return out, nil
+	}
+	caPEM, err := os.ReadFile(f.ca)
+	if err != nil {
+		return serverTLS{}, optionErrorf("--tls-ca: %w; give the PEM certificate of the CA that issued --tls-cert", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		return serverTLS{}, optionErrorf("--tls-ca %s holds no PEM certificate; give the certificate of the CA that issued --tls-cert", f.ca)
+	}
+	intermediates := x509.NewCertPool()
+	for _, der := range pair.Certificate[1:] {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			intermediates.AddCert(c)
+		}
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: intermediates, CurrentTime: now}); err != nil {
+		return serverTLS{}, optionErrorf("--tls-cert %s is not issued by --tls-ca %s (%v); give the CA that signed it, or its chain in --tls-cert", f.cert, f.ca, err)
+	}
+	if out.caFile, err = filepath.Abs(f.ca); err != nil {
+		return serverTLS{}, err
+	}
+	out.caPEM = string(caPEM)
+	return out, nil
+}
+
+func serverConfig(pair tls.Certificate) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 }
 
 // selfSignedUsable reports whether the stored self-signed certificate exists, names every

@@ -96,6 +96,12 @@ func TestCLIConventions(t *testing.T) {
 		{[]string{"online-endpoint", "update", "-n", "nope", "--traffic", "blue=50"}, 2, "", "ERROR: --traffic \"blue=50\": the percentages add up to 50; make them add up to 100, or to 0 to send no traffic\n"},
 		{[]string{"online-endpoint", "update", "-n", "nope", "--traffic", "blue=100", "--set", "traffic.blue=0"}, 2, "", "ERROR: give --traffic or --set traffic, not both\n"},
 		{[]string{"server", "--listen", "nonsense"}, 2, "", "ERROR: --listen \"nonsense\" is not an address such as 127.0.0.1:8080 (port 0 picks a free one): address nonsense: missing port in address\n"},
+		{[]string{"server", "--tls-cert", "cert.pem"}, 2, "", "ERROR: --tls-cert and --tls-key go together; give both, or --tls-self-signed for a generated pair\n"},
+		{[]string{"server", "--tls-ca", "ca.pem", "--tls-self-signed"}, 2, "", "ERROR: --tls-ca is the CA that issued --tls-cert; give it with --tls-cert and --tls-key (--tls-self-signed needs none)\n"},
+		{[]string{"server", "--home", filepath.Join(dir, "tls-home"), "--listen", "127.0.0.1:0", "--router-listen", "127.0.0.1:0", "--tls-cert", "missing.pem", "--tls-key", "missing.pem"}, 2, "",
+			"ERROR: loading --tls-cert missing.pem and --tls-key missing.pem: open missing.pem: no such file or directory; give a PEM certificate (chain) and its own private key\n"},
+		{[]string{"server", "--home", filepath.Join(dir, "tls-home"), "--listen", "127.0.0.1:0", "--router-listen", "127.0.0.1:0", "--tls-self-signed", "--advertise-url", "http://berth.example.com:8080"}, 2, "",
+			"ERROR: --advertise-url \"http://berth.example.com:8080\" says http, but the server serves https; make them agree (--tls-cert, --tls-self-signed)\n"},
 	}
 	for _, tt := range tests {
 		r := w.berth(dir, tt.args...)
