@@ -146,6 +146,11 @@ func (a *Agent) report(ctx context.Context) (*v1.AgentDesired, error) {
 }
 
 // reconcile brings each desired extension to its state, one at a time.
+//
+// TODO(agent): a release of the extension's chart that the server does not list (its
+// workspace's data folder was lost, or the extension deleted while this agent could not
+// hear) is left running; the agent should find such releases by their labels and report
+// them, and remove them when the user says so.
 func (a *Agent) reconcile(ctx context.Context, desired *v1.AgentDesired) {
 	for _, d := range desired.Extensions {
 		log := a.Log.With("extension", d.Name, "generation", d.Generation)
