@@ -121,7 +121,7 @@ func (o *agentOptions) run(ctx context.Context, g *globalOptions) error {
 	a := &agent.Agent{Server: c, Kube: kc.Clientset, Namespace: o.namespace, HostBinary: o.hostBinary, Image: o.image,
 		Interval: o.interval, Log: log, Sleep: agent.Sleep, Backoff: agent.Backoff,
 		Connected: func() { connected.Store(true) },
-		Releases:  func(ns string) (agent.Releases, error) { return kc.Releaser(ns) }}
+		Releases:  func(ns string) (agent.Releases, error) { return kc.Releaser(ns, log) }}
 	log.Info("agent starting", "server", o.server, "interval", o.interval)
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err

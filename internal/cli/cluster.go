@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -115,7 +117,7 @@ func (o *clusterOptions) runConnect(ctx context.Context, g *globalOptions) error
 		return err
 	}
 	fmt.Fprintf(g.streams.Err, "Installing the agent into namespace %s of %s...\n", agentNamespace, kc.Host)
-	if err := o.installAgent(ctx, kc, created); err != nil {
+	if err := o.installAgent(ctx, kc, created, warnings(g.streams.Err)); err != nil {
 		// Nothing half-done stays: the registration goes with the failed install.
 		if derr := c.DeleteCluster(context.WithoutCancel(ctx), o.name, true); derr != nil {
 			err = errors.Join(err, fmt.Errorf("removing the registration of cluster %s: %w", o.name, derr))
@@ -130,7 +132,7 @@ func (o *clusterOptions) runConnect(ctx context.Context, g *globalOptions) error
 }
 
 // installAgent installs the agent chart with the cluster's token and the server's address.
-func (o *clusterOptions) installAgent(ctx context.Context, kc *kube.Cluster, created *v1.ClusterCreated) error {
+func (o *clusterOptions) installAgent(ctx context.Context, kc *kube.Cluster, created *v1.ClusterCreated, log *slog.Logger) error {
 	ch, err := charts.Agent()
 	if err != nil {
 		return err
@@ -141,7 +143,7 @@ func (o *clusterOptions) installAgent(ctx context.Context, kc *kube.Cluster, cre
 	if err := kc.EnsureNamespace(ctx, agentNamespace); err != nil {
 		return err
 	}
-	rel, err := kc.Releaser(agentNamespace)
+	rel, err := kc.Releaser(agentNamespace, log)
 	if err != nil {
 		return err
 	}
@@ -276,7 +278,7 @@ func (o *clusterOptions) runDelete(ctx context.Context, g *globalOptions) error 
 	}
 	kc, err := kube.Connect(o.kubeconfig, o.kubeContext)
 	if err == nil {
-		err = uninstallAgent(ctx, kc)
+		err = uninstallAgent(ctx, kc, warnings(g.streams.Err))
 	}
 	if err != nil && !o.force {
 		return fmt.Errorf("%w; to forget the cluster anyway, pass --force", err)
@@ -284,8 +286,8 @@ func (o *clusterOptions) runDelete(ctx context.Context, g *globalOptions) error 
 	return c.DeleteCluster(ctx, o.name, o.force)
 }
 
-func uninstallAgent(ctx context.Context, kc *kube.Cluster) error {
-	rel, err := kc.Releaser(agentNamespace)
+func uninstallAgent(ctx context.Context, kc *kube.Cluster, log *slog.Logger) error {
+	rel, err := kc.Releaser(agentNamespace, log)
 	if err != nil {
 		return err
 	}
@@ -307,4 +309,10 @@ func clusterTable(list []v1.Cluster) table {
 func isNotFound(err error) bool {
 	var api *client.APIError
 	return errors.As(err, &api) && api.Status == http.StatusNotFound
+}
+
+// warnings is the log of Helm work the CLI does itself: the CLI says what it does, so only
+// Helm's warnings (a release recovered from an interrupted install) are shown.
+func warnings(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }

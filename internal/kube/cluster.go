@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -75,9 +76,14 @@ func kubeconfigName(path string) string {
 	return path
 }
 
-// Releaser returns a Helm releaser for namespace on this cluster.
-func (c *Cluster) Releaser(namespace string) (*Releaser, error) {
-	return NewReleaserFromKubeconfig(c.kubeconfig, c.context, namespace)
+// Releaser returns a Helm releaser for namespace on this cluster, logging to log.
+func (c *Cluster) Releaser(namespace string, log *slog.Logger) (*Releaser, error) {
+	r, err := NewReleaserFromKubeconfig(c.kubeconfig, c.context, namespace)
+	if err != nil {
+		return nil, err
+	}
+	r.Logger = log
+	return r, nil
 }
 
 // managedByLabel marks the namespaces berth created, so that it deletes only those.

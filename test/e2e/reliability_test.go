@@ -106,7 +106,7 @@ func TestAgentBacksOffWhileServerIsAway(t *testing.T) {
 		Server: &client.Client{BaseURL: created.ServerURL, Token: created.AgentToken, HTTP: hc},
 		Kube:   kc.Clientset, Namespace: "berth", HostBinary: filepath.Join(binDir, "berth"),
 		Interval: 200 * time.Millisecond, Log: slog.New(slog.NewTextHandler(os.Stderr, nil)),
-		Releases: func(ns string) (agent.Releases, error) { return kc.Releaser(ns) },
+		Releases: func(ns string) (agent.Releases, error) { return kc.Releaser(ns, slog.Default()) },
 		Backoff: func(n int) time.Duration {
 			d := agent.Backoff(n)
 			mu.Lock()
