@@ -186,7 +186,7 @@ func (a *Agent) install(ctx context.Context, d v1.DesiredExtension, ext *install
 		if err != nil {
 			ext.report.InstallState = v1.InstallFailed
 			ext.report.Statuses = append(notices, v1.ExtensionStatus{Code: "HelmReleaseFailed", Level: "Error",
-				Message: fmt.Sprintf("installing release %s in namespace %s failed: %v; the agent tries again", d.Name, d.ReleaseNamespace, err)})
+				Message: fmt.Sprintf("%v; the agent tries again", err)})
 			return err
 		}
 		ext.applied, ext.objects, ext.notices = d.Generation, objects, notices

@@ -433,6 +433,11 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 		testDetection(t, env)
 	})
 
+	t.Run("an object in the way fails the install, which recovers once it is gone", func(t *testing.T) {
+		env.t = t
+		testFailedInstall(t, env)
+	})
+
 	t.Run("cluster delete removes the extension, then the agent", func(t *testing.T) {
 		env.t = t
 		env.ws.mustBerth(env.dir, "k8s-extension", "create", "--name", "ml", "--extension-type", "berth.ml", "--cluster-type", "connectedClusters",
@@ -526,4 +531,35 @@ spec:
 	if out, _ := env.cluster.KubectlE(context.Background(), "", "-n", "berth", "get", "rolebinding", "-o", "name"); strings.Contains(out, "scc") {
 		t.Errorf("SCC binding left after delete: %s", out)
 	}
+}
+
+// testFailedInstall puts a ServiceAccount of the operator's name, not Helm's, where the
+// release would create it: the install fails with a code and Helm's message, and once the
+// object is removed the agent's next try installs the extension.
+func testFailedInstall(t *testing.T, env *kubeEnv) {
+	env.cluster.Apply(t, "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: berth-operator, namespace: berth}\n")
+	r := env.extensionCmd("create", "--name", "ml", "--extension-type", "berth.ml", "--config", "enableTraining=True")
+	if r.code != 0 {
+		t.Fatalf("create: exit %d: %s", r.code, r.stderr)
+	}
+	var failed *v1.Extension
+	waitFor(t, func() bool {
+		failed, _ = env.extension("ml")
+		return failed != nil && failed.InstallState == v1.InstallFailed
+	})
+	if len(failed.Statuses) != 1 || failed.Statuses[0].Code != "HelmReleaseFailed" || failed.Statuses[0].Level != "Error" ||
+		!strings.Contains(failed.Statuses[0].Message, "ServiceAccount \"berth-operator\" in namespace \"berth\" exists and cannot be imported into the current release") {
+		t.Errorf("statuses of the failed install: %+v", failed.Statuses)
+	}
+	if want := "installing release ml in namespace berth: unable to continue with install: ServiceAccount"; !strings.HasPrefix(failed.Statuses[0].Message, want) {
+		t.Errorf("message %q does not start with %q", failed.Statuses[0].Message, want)
+	}
+	env.cluster.Kubectl(t, "-n", "berth", "delete", "serviceaccount", "berth-operator")
+	waitFor(t, func() bool {
+		ext, _ := env.extension("ml")
+		return ext != nil && ext.InstallState != v1.InstallFailed
+	})
+	env.waitInstalled("ml")
+	env.podsRunning()
+	env.deleteExtension("ml")
 }
