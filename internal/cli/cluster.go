@@ -108,6 +108,14 @@ func (o *clusterOptions) runConnect(ctx context.Context, g *globalOptions) error
 	if err != nil {
 		return err
 	}
+	// A second name would take over the first one's agent, and deleting either would
+	// uninstall the other's extension.
+	if connectedAs, err := agentClusterName(ctx, kc); err != nil {
+		return err
+	} else if connectedAs != "" && connectedAs != o.name {
+		return usageErrorf("the cluster at %s is already connected as %s (its agent runs in namespace %s); a cluster connects once: see `berth cluster show --name %s`, or disconnect it first with `berth cluster delete --name %s`",
+			kc.Host, connectedAs, agentNamespace, connectedAs, connectedAs)
+	}
 	c, err := g.client(ctx)
 	if err != nil {
 		return err
@@ -151,6 +159,16 @@ func (o *clusterOptions) installAgent(ctx context.Context, kc *kube.Cluster, cre
 		return fmt.Errorf("installing the agent's Helm release %s: %w", agentRelease, err)
 	}
 	return nil
+}
+
+// agentClusterName is the name the agent already running in kc reports as, or "" when none
+// runs there.
+func agentClusterName(ctx context.Context, kc *kube.Cluster) (string, error) {
+	name, _, err := kc.DeploymentEnv(ctx, agentNamespace, agentRelease, "BERTH_CLUSTER")
+	if err != nil {
+		return "", fmt.Errorf("looking for berth's agent: %w", err)
+	}
+	return name, nil
 }
 
 // waitConnected waits for the agent's first report.
@@ -257,17 +275,43 @@ func (o *clusterOptions) runDelete(ctx context.Context, g *globalOptions) error 
 	if err != nil {
 		return err
 	}
-	if _, err := c.GetCluster(ctx, o.name); err != nil {
-		return err
-	}
-	if err := confirm(g, o.yes, fmt.Sprintf("Disconnect cluster %s, uninstalling its extension and agent?", o.name)); err != nil {
+	cl, err := c.GetCluster(ctx, o.name)
+	if err != nil {
 		return err
 	}
 	exts, err := c.ListExtensions(ctx, o.name)
 	if err != nil {
 		return err
 	}
+	// Everything is checked before anything is removed.
+	kc, err := kube.Connect(o.kubeconfig, o.kubeContext)
+	if err != nil && !o.force {
+		return fmt.Errorf("%w; to forget the cluster without uninstalling anything from it, pass --force", err)
+	}
+	if kc != nil {
+		connectedAs, err := agentClusterName(ctx, kc)
+		if err != nil && !o.force {
+			return err
+		}
+		if connectedAs != "" && connectedAs != o.name {
+			return usageErrorf("the cluster at %s runs the agent of cluster %s, not %s; pass the kubeconfig (or --context) of cluster %s",
+				kc.Host, connectedAs, o.name, o.name)
+		}
+	}
+	offline := cl.ConnectivityStatus == v1.ClusterOffline
+	if offline && len(exts) > 0 && !o.force {
+		return fmt.Errorf("cluster %s is Offline, so its agent cannot remove extension %s; bring the agent back (kubectl -n %s logs deploy/%s), or pass --force to forget the cluster and leave the extension on it",
+			o.name, exts[0].Name, agentNamespace, agentRelease)
+	}
+	if err := confirm(g, o.yes, fmt.Sprintf("Disconnect cluster %s, uninstalling its extension and agent?", o.name)); err != nil {
+		return err
+	}
 	for _, e := range exts {
+		if offline {
+			fmt.Fprintf(g.streams.Err, "Cluster %s is Offline: extension %s is not uninstalled; what it made outside namespace %s stays (kubectl get crd,clusterrole,clusterrolebinding -l app.kubernetes.io/part-of=berth).\n",
+				o.name, e.Name, e.ReleaseNamespace)
+			continue
+		}
 		fmt.Fprintf(g.streams.Err, "Removing extension %s...\n", e.Name)
 		if _, err := c.DeleteExtension(ctx, o.name, e.Name); err != nil {
 			return err
@@ -276,11 +320,9 @@ func (o *clusterOptions) runDelete(ctx context.Context, g *globalOptions) error 
 			return err
 		}
 	}
-	kc, err := kube.Connect(o.kubeconfig, o.kubeContext)
-	if err == nil {
-		err = uninstallAgent(ctx, kc, warnings(g.streams.Err))
-	}
-	if err != nil && !o.force {
+	if kc == nil {
+		fmt.Fprintf(g.streams.Err, "The cluster cannot be reached: its agent is not uninstalled (helm -n %s uninstall %s removes it).\n", agentNamespace, agentRelease)
+	} else if err := uninstallAgent(ctx, kc, warnings(g.streams.Err)); err != nil && !o.force {
 		return fmt.Errorf("%w; to forget the cluster anyway, pass --force", err)
 	}
 	return c.DeleteCluster(ctx, o.name, o.force)

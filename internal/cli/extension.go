@@ -30,11 +30,13 @@ type extensionOptions struct {
 	clusterName   string
 	scope         string
 	namespace     string
-	config        []string
-	protected     []string
-	yes           bool
-	noWait        bool
-	timeout       time.Duration
+	// Each flag has its own slice: two flags on one slice would each replace what the other
+	// gathered. settings merges them.
+	config, configAlias       []string
+	protected, protectedAlias []string
+	yes                       bool
+	noWait                    bool
+	timeout                   time.Duration
 }
 
 func (o *extensionOptions) addTargetFlags(cmd *cobra.Command) {
@@ -47,9 +49,9 @@ func (o *extensionOptions) addTargetFlags(cmd *cobra.Command) {
 func (o *extensionOptions) addConfigFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringArrayVar(&o.config, "configuration-settings", nil, "settings as key=value, several after one flag")
-	f.StringArrayVar(&o.config, "config", nil, "alias of --configuration-settings")
+	f.StringArrayVar(&o.configAlias, "config", nil, "alias of --configuration-settings")
 	f.StringArrayVar(&o.protected, "configuration-protected-settings", nil, "protected settings as key=value; a PEM setting names a file the CLI reads")
-	f.StringArrayVar(&o.protected, "config-protected", nil, "alias of --configuration-protected-settings")
+	f.StringArrayVar(&o.protectedAlias, "config-protected", nil, "alias of --configuration-protected-settings")
 }
 
 func newExtensionCmd(g *globalOptions) *cobra.Command {
@@ -103,11 +105,11 @@ func (o *extensionOptions) checkTarget(needName bool) []string {
 // settings turns the --config and --config-protected values into the request's maps,
 // reading PEM files. Every problem is returned at once.
 func (o *extensionOptions) settings() (plain, protected map[string]string, problems []string) {
-	plain, err := extension.ParseKeyValues(o.config)
+	plain, err := extension.ParseKeyValues(slices.Concat(o.config, o.configAlias))
 	if err != nil {
 		problems = append(problems, "--config: "+err.Error())
 	}
-	protected, err = extension.ParseKeyValues(o.protected)
+	protected, err = extension.ParseKeyValues(slices.Concat(o.protected, o.protectedAlias))
 	if err != nil {
 		problems = append(problems, "--config-protected: "+err.Error())
 	}
@@ -211,7 +213,7 @@ func newExtensionUpdateCmd(g *globalOptions) *cobra.Command {
 			problems := o.checkTarget(true)
 			plain, protected, more := o.settings()
 			problems = append(problems, more...)
-			if len(o.config)+len(o.protected) == 0 {
+			if len(plain)+len(protected) == 0 && len(more) == 0 {
 				problems = append(problems, "nothing to change: pass --config and/or --config-protected")
 			}
 			if len(problems) > 0 {
@@ -314,6 +316,13 @@ func newExtensionDeleteCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			if o.noWait {
+				return nil
+			}
+			// An Offline cluster's agent removes the extension when it reports again, which
+			// waiting here would not hasten.
+			if cl, err := c.GetCluster(ctx, o.clusterName); err == nil && cl.ConnectivityStatus == v1.ClusterOffline {
+				fmt.Fprintf(g.streams.Err, "Cluster %s is Offline: extension %s is Deleting, and its agent removes it when it reports again; if the cluster is gone, forget it with `berth cluster delete --name %s --force`.\n",
+					o.clusterName, o.name, o.clusterName)
 				return nil
 			}
 			return waitExtensionGone(ctx, c, o.clusterName, o.name, o.timeout)

@@ -117,3 +117,23 @@ func (c *Cluster) DeleteNamespace(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// DeploymentEnv returns the value of variable in the first container of Deployment name that
+// sets it; found is false when the Deployment does not exist or sets no such variable.
+func (c *Cluster) DeploymentEnv(ctx context.Context, namespace, name, variable string) (value string, found bool, err error) {
+	d, err := c.Clientset.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("reading Deployment %s in namespace %s: %w", name, namespace, err)
+	}
+	for _, ctr := range d.Spec.Template.Spec.Containers {
+		for _, e := range ctr.Env {
+			if e.Name == variable {
+				return e.Value, true, nil
+			}
+		}
+	}
+	return "", false, nil
+}

@@ -150,6 +150,12 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 		return err
 	}
 	tlsConfig := tlsServed.config
+	if tlsServed.replaced {
+		// TODO: sign the served certificate with a CA kept in the data folder, so that a new
+		// advertised host needs no new pin.
+		log.Warn("the self-signed certificate was replaced (new advertised host, or near expiry); connected clusters pin the old one and stay Offline until their agent is installed again with the new one",
+			"certificate", tlsServed.caFile)
+	}
 	if err := exec.Start(ctx); err != nil {
 		return err
 	}

@@ -206,7 +206,10 @@ func (s *Server) updateExtension(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("%s", strings.Join(problems, "\n"))
 		}
 		for k := range protected {
-			delete(plain, k) // a key moved from plain to protected
+			if _, given := req.ConfigurationSettings[k]; !given {
+				delete(plain, k) // a key moved from plain to protected
+			}
+			// One given both ways in this request stays in both, and checkSettings refuses it.
 		}
 		statuses, err := checkSettings(plain, protected, c.Inventory)
 		if err != nil {
@@ -224,7 +227,7 @@ func (s *Server) updateExtension(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if err != nil {
-		return s.extensionError(err, clusterName, name)
+		return s.extensionError(err, c, name)
 	}
 	s.Log.Info("extension updated", "cluster", clusterName, "extension", name, "generation", e.Generation)
 	writeJSON(w, http.StatusOK, e)
@@ -239,26 +242,27 @@ func keyHints(keys []string) []string {
 	return hints
 }
 
-// extensionError maps a store error about an extension to the API's answer.
-func (s *Server) extensionError(err error, cluster, name string) error {
+// extensionError maps a store error about an extension of cluster c to the API's answer.
+func (s *Server) extensionError(err error, c *v1.Cluster, name string) error {
 	var apiErr *Error
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr
 	case errors.Is(err, store.ErrNotFound):
-		return notFound("extension %s not found on cluster %s; see `berth k8s-extension list --cluster-name %s`", name, cluster, cluster)
+		return notFound("extension %s not found on cluster %s; see `berth k8s-extension list --cluster-type %s --cluster-name %s`", name, c.Name, c.ClusterType, c.Name)
 	}
 	return internal(err)
 }
 
 func (s *Server) getExtension(w http.ResponseWriter, r *http.Request) error {
 	clusterName, name := r.PathValue("cluster"), r.PathValue("name")
-	if _, err := s.cluster(r.Context(), clusterName); err != nil {
+	c, err := s.cluster(r.Context(), clusterName)
+	if err != nil {
 		return err
 	}
 	e, _, err := s.Store.GetExtension(r.Context(), clusterName, name)
 	if err != nil {
-		return s.extensionError(err, clusterName, name)
+		return s.extensionError(err, c, name)
 	}
 	writeJSON(w, http.StatusOK, e)
 	return nil
@@ -282,7 +286,8 @@ func (s *Server) listExtensions(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) deleteExtension(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	clusterName, name := r.PathValue("cluster"), r.PathValue("name")
-	if _, err := s.cluster(ctx, clusterName); err != nil {
+	c, err := s.cluster(ctx, clusterName)
+	if err != nil {
 		return err
 	}
 	e, err := s.Store.UpdateExtension(ctx, clusterName, name, func(e *v1.Extension, _ *string) error {
@@ -294,7 +299,7 @@ func (s *Server) deleteExtension(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if err != nil {
-		return s.extensionError(err, clusterName, name)
+		return s.extensionError(err, c, name)
 	}
 	s.Log.Info("extension deleting", "cluster", clusterName, "extension", name)
 	writeJSON(w, http.StatusAccepted, e)
@@ -323,8 +328,11 @@ func (s *Server) agentReport(w http.ResponseWriter, r *http.Request, clusterName
 		c.Inventory = &rep.Inventory
 		return nil
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("cluster %q is no longer connected to this workspace", clusterName)
+	}
 	if err != nil {
-		return s.extensionError(err, clusterName, "")
+		return internal(err)
 	}
 	for _, er := range rep.Extensions {
 		if err := s.applyExtensionReport(ctx, clusterName, er); err != nil {

@@ -39,6 +39,8 @@ type serverTLS struct {
 	config *tls.Config
 	caPEM  string
 	caFile string
+	// replaced says a self-signed certificate agents may already pin was replaced.
+	replaced bool
 }
 
 // loadTLS returns the server's certificate: the given pair (checked to be valid at now, to
@@ -53,7 +55,10 @@ func loadTLS(home string, f tlsFiles, hosts []string, pinnedHost string, now tim
 		return serverTLS{}, nil
 	}
 	certPath, keyPath := filepath.Join(home, selfSignedCert), filepath.Join(home, selfSignedKey)
+	replaced := false
 	if !selfSignedUsable(certPath, hosts, now) {
+		_, err := os.Stat(certPath)
+		replaced = err == nil
 		if err := writeSelfSigned(certPath, keyPath, hosts, now); err != nil {
 			return serverTLS{}, fmt.Errorf("generating a self-signed certificate: %w", err)
 		}
@@ -66,7 +71,7 @@ func loadTLS(home string, f tlsFiles, hosts []string, pinnedHost string, now tim
 	if err != nil {
 		return serverTLS{}, err
 	}
-	return serverTLS{config: serverConfig(pair), caPEM: string(ca), caFile: certPath}, nil
+	return serverTLS{config: serverConfig(pair), caPEM: string(ca), caFile: certPath, replaced: replaced}, nil
 }
 
 // loadGivenPair loads --tls-cert and --tls-key and checks them against the clock, the

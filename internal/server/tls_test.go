@@ -87,15 +87,15 @@ func TestLoadTLSSelfSignedIsKeptAndRenewed(t *testing.T) {
 	}
 
 	again, err := loadTLS(home, tlsFiles{selfSigned: true}, hosts, "", testNow.Add(300*24*time.Hour))
-	if err != nil || again.caPEM != first.caPEM {
-		t.Errorf("a restart within the lifetime made a new certificate (err %v)", err)
+	if err != nil || again.caPEM != first.caPEM || first.replaced || again.replaced {
+		t.Errorf("a restart within the lifetime made a new certificate, or a first one said it replaced one (err %v)", err)
 	}
 	renewed, err := loadTLS(home, tlsFiles{selfSigned: true}, hosts, "", testNow.Add(340*24*time.Hour))
-	if err != nil || renewed.caPEM == first.caPEM {
+	if err != nil || renewed.caPEM == first.caPEM || !renewed.replaced {
 		t.Errorf("fewer than 30 days left did not renew the certificate (err %v)", err)
 	}
 	moved, err := loadTLS(home, tlsFiles{selfSigned: true}, append(hosts, "berth.example.com"), "", testNow.Add(340*24*time.Hour))
-	if err != nil || moved.caPEM == renewed.caPEM {
+	if err != nil || moved.caPEM == renewed.caPEM || !moved.replaced {
 		t.Errorf("a new advertised host did not renew the certificate (err %v)", err)
 	}
 	block, _ := pem.Decode([]byte(moved.caPEM))

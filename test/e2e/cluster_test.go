@@ -329,6 +329,11 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 			code:   2,
 			stderr: "ERROR: invalid extension settings:\nprivateEndpointILB: an internal load balancer and NodePort (privateEndpointNodeport=True) exclude each other; keep one of them.\n",
 		}, {
+			name:   "--config and --configuration-settings add up",
+			args:   []string{"--config", "enableInference=True", "privateEndpointNodeport=True", "--configuration-settings", "privateEndpointILB=True", "allowInsecureConnections=True"},
+			code:   2,
+			stderr: "ERROR: invalid extension settings:\nprivateEndpointILB: an internal load balancer and NodePort (privateEndpointNodeport=True) exclude each other; keep one of them.\n",
+		}, {
 			name:   "inference with neither TLS nor HTTP allowed",
 			args:   []string{"--config", "enableInference=True"},
 			code:   2,
@@ -369,6 +374,10 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 			"--cluster-name", "nope", "--config", "enableTraining=True")
 		if want := "ERROR: cluster \"nope\" is not connected to this workspace; see `berth cluster list`, or connect it with `berth cluster connect --name nope --kubeconfig <file>`\n"; r.code != 3 || r.stderr != want {
 			t.Errorf("unknown cluster: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+		}
+		r = env.extensionCmd("show", "--name", "ml")
+		if want := "ERROR: extension ml not found on cluster c1; see `berth k8s-extension list --cluster-type connectedClusters --cluster-name c1`\n"; r.code != 3 || r.stderr != want {
+			t.Errorf("show of an extension not created: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
 		}
 		if r := env.extensionCmd("list"); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
 			t.Errorf("after refused creates, list: exit %d: %s%s", r.code, r.stdout, r.stderr)
@@ -411,6 +420,11 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 		if want := "ERROR: nodeSelector.kubernetes.io/hostname cannot be removed by update (workloads it placed would stay where they are); delete the extension and create it again without it\n"; r.code != 2 || r.stderr != want {
 			t.Errorf("update removing the nodeSelector: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
 		}
+		r = env.extensionCmd("update", "--name", "ml", "--config", "sslCname=ml.example.com",
+			"--config-protected", "sslCname=ml.example.com", "sslCertPemFile=cert.pem", "sslKeyPemFile=key.pem")
+		if want := "ERROR: invalid extension settings:\nsslCname: given both plain (--config) and protected (--config-protected); give it once.\n"; r.code != 2 || r.stderr != want {
+			t.Errorf("update giving a key plain and protected: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+		}
 		r = env.extensionCmd("update", "--name", "ml", "--config", "sslCname=ml.example.com", "nodeSelector.kubernetes.io/hostname=berth-node-1",
 			"--config-protected", "sslCertPemFile=cert.pem", "sslKeyPemFile=key.pem")
 		if r.code != 0 {
@@ -436,6 +450,11 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 	t.Run("an object in the way fails the install, which recovers once it is gone", func(t *testing.T) {
 		env.t = t
 		testFailedInstall(t, env)
+	})
+
+	t.Run("a cluster connects once, and an Offline cluster's deletes do not wait for its agent", func(t *testing.T) {
+		env.t = t
+		testOfflineDeletes(t, env)
 	})
 
 	t.Run("cluster delete removes the extension, then the agent", func(t *testing.T) {
@@ -562,4 +581,70 @@ func testFailedInstall(t *testing.T, env *kubeEnv) {
 	env.waitInstalled("ml")
 	env.podsRunning()
 	env.deleteExtension("ml")
+}
+
+// testOfflineDeletes connects the cluster a second time under another name, which is refused;
+// then stops the agent: cluster delete refuses at once to strand the extension, k8s-extension
+// delete returns with the extension Deleting, and the agent removes it when it comes back.
+func testOfflineDeletes(t *testing.T, env *kubeEnv) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", env.cluster.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := env.ws.berth(env.dir, "cluster", "connect", "--name", "c2", "--kubeconfig", env.cluster.Kubeconfig, "--host-binary", filepath.Join(binDir, "berth"))
+	want := fmt.Sprintf("ERROR: the cluster at %s is already connected as c1 (its agent runs in namespace berth); a cluster connects once: see `berth cluster show --name c1`, or disconnect it first with `berth cluster delete --name c1`\n", cfg.Host)
+	if r.code != 2 || r.stderr != want {
+		t.Errorf("connecting again as c2: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+	}
+	if r := env.ws.berth(env.dir, "cluster", "show", "--name", "c2"); r.code != 3 {
+		t.Errorf("c2 is registered after a refused connect: exit %d: %s", r.code, r.stdout)
+	}
+
+	env.ws.mustBerth(env.dir, "k8s-extension", "create", "--name", "ml", "--extension-type", "berth.ml", "--cluster-type", "connectedClusters",
+		"--cluster-name", "c1", "--config", "enableTraining=True")
+	env.waitInstalled("ml")
+	scaleAgent := func(replicas string) {
+		env.cluster.Kubectl(t, "-n", "berth", "scale", "deployment/berth-agent", "--replicas="+replicas)
+	}
+	connectivity := func() string {
+		var c v1.Cluster
+		json.Unmarshal([]byte(env.ws.mustBerth(env.dir, "cluster", "show", "--name", "c1").stdout), &c)
+		return c.ConnectivityStatus
+	}
+	scaleAgent("0")
+	waitFor(t, func() bool { return connectivity() == v1.ClusterOffline })
+
+	r = env.ws.berth(env.dir, "cluster", "delete", "--name", "c1", "--kubeconfig", env.cluster.Kubeconfig, "--yes")
+	want = "ERROR: cluster c1 is Offline, so its agent cannot remove extension ml; bring the agent back (kubectl -n berth logs deploy/berth-agent), or pass --force to forget the cluster and leave the extension on it\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("cluster delete while Offline: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+	}
+	if ext, _ := env.extension("ml"); ext == nil || ext.InstallState != v1.InstallInstalled {
+		t.Fatalf("a refused cluster delete changed the extension: %+v", ext)
+	}
+
+	r = env.extensionCmd("delete", "--name", "ml", "--yes")
+	want = "Cluster c1 is Offline: extension ml is Deleting, and its agent removes it when it reports again; if the cluster is gone, forget it with `berth cluster delete --name c1 --force`.\n"
+	if r.code != 0 || r.stderr != want {
+		t.Errorf("k8s-extension delete while Offline: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+	}
+	if ext, _ := env.extension("ml"); ext == nil || ext.InstallState != v1.InstallDeleting {
+		t.Errorf("after delete while Offline: %+v", ext)
+	}
+	if objs := env.releaseObjects("ml"); len(objs) == 0 {
+		t.Errorf("the extension went before its agent came back")
+	}
+	scaleAgent("1")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		if ext, r := env.extension("ml"); ext == nil && r.code == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not remove extension ml within 2 minutes of coming back\n%s", env.agentLog())
+		}
+	}
+	waitFor(t, func() bool { return len(env.releaseObjects("ml")) == 0 })
+	if c := connectivity(); c != v1.ClusterConnected {
+		t.Errorf("connectivity after the agent came back: %s", c)
+	}
 }
