@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -56,7 +57,11 @@ func componentReady(ctx context.Context, kc kubernetes.Interface, obj *unstructu
 		if err != nil {
 			return false, false, "", err
 		}
-		return deploymentReady(d)
+		ready, stuck, why, err := deploymentReady(d)
+		if !ready && !stuck && err == nil {
+			why += podsWaiting(ctx, kc, ns, d.Spec.Selector)
+		}
+		return ready, stuck, why, err
 	case "DaemonSet":
 		d, err := kc.AppsV1().DaemonSets(ns).Get(ctx, name, get)
 		if err != nil {
@@ -64,7 +69,7 @@ func componentReady(ctx context.Context, kc kubernetes.Interface, obj *unstructu
 		}
 		s := d.Status
 		if s.ObservedGeneration < d.Generation || s.UpdatedNumberScheduled < s.DesiredNumberScheduled || s.NumberReady < s.DesiredNumberScheduled {
-			return false, false, fmt.Sprintf("%d of %d pods ready", s.NumberReady, s.DesiredNumberScheduled), nil
+			return false, false, fmt.Sprintf("%d of %d pods ready", s.NumberReady, s.DesiredNumberScheduled) + podsWaiting(ctx, kc, ns, d.Spec.Selector), nil
 		}
 		if s.DesiredNumberScheduled == 0 {
 			return true, false, "no node matches its node selector and affinity", nil
@@ -80,7 +85,7 @@ func componentReady(ctx context.Context, kc kubernetes.Interface, obj *unstructu
 			want = *s.Spec.Replicas
 		}
 		if s.Status.ObservedGeneration < s.Generation || s.Status.ReadyReplicas < want {
-			return false, false, fmt.Sprintf("%d of %d pods ready", s.Status.ReadyReplicas, want), nil
+			return false, false, fmt.Sprintf("%d of %d pods ready", s.Status.ReadyReplicas, want) + podsWaiting(ctx, kc, ns, s.Spec.Selector), nil
 		}
 		return true, false, "", nil
 	case "Service":
@@ -126,6 +131,39 @@ func deploymentReady(d *appsv1.Deployment) (ready, stuck bool, why string, err e
 		return false, false, fmt.Sprintf("%d of %d replicas available", s.AvailableReplicas, want), nil
 	}
 	return true, false, "", nil
+}
+
+// podsWaiting says why a workload's pods do not run, for its component's message: the first
+// container held back for a reason of its own (CrashLoopBackOff, ImagePullBackOff...), as
+// kubectl get pods shows it. It is "" when none is, or the pods cannot be read.
+func podsWaiting(ctx context.Context, kc kubernetes.Interface, ns string, selector *metav1.LabelSelector) string {
+	sel, err := metav1.LabelSelectorAsSelector(selector)
+	if err != nil {
+		return ""
+	}
+	pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return ""
+	}
+	return waitingReason(pods.Items)
+}
+
+// waitingReason is podsWaiting's reading of the pods.
+func waitingReason(pods []corev1.Pod) string {
+	for _, p := range pods {
+		for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
+			w := cs.State.Waiting
+			if w == nil || w.Reason == "" || w.Reason == "ContainerCreating" || w.Reason == "PodInitializing" {
+				continue
+			}
+			why := fmt.Sprintf("; pod %s: container %s is %s", p.Name, cs.Name, w.Reason)
+			if w.Message != "" {
+				why += ": " + w.Message
+			}
+			return why
+		}
+	}
+	return ""
 }
 
 // crdGroupVersion is the group/version a CRD object serves first.
