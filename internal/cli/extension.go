@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -157,6 +158,9 @@ func readPEMFile(key, path string) (string, error) {
 	}
 	if err != nil {
 		return "", fmt.Errorf("%s: reading %s: %v", key, path, err)
+	}
+	if block, _ := pem.Decode(data); block == nil {
+		return "", fmt.Errorf("%s: file %q holds no PEM data; give a PEM file, whose blocks start with -----BEGIN", key, path)
 	}
 	return string(data), nil
 }

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -45,5 +48,28 @@ func TestExtensionSettingsMergeFlagAliases(t *testing.T) {
 		if diff := cmp.Diff(tt.problems, problems); diff != "" {
 			t.Errorf("%s: problems (-want +got):\n%s", strings.Join(tt.args, " "), diff)
 		}
+	}
+}
+
+func TestReadPEMFile(t *testing.T) {
+	dir := t.TempDir()
+	pemFile, textFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "notes.txt")
+	os.WriteFile(pemFile, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o600)
+	os.WriteFile(textFile, []byte("not a certificate\n"), 0o600)
+	tests := []struct {
+		path, want string
+	}{
+		{"", "sslCertPemFile needs the path of a PEM file"},
+		{textFile, fmt.Sprintf("sslCertPemFile: file %q holds no PEM data; give a PEM file, whose blocks start with -----BEGIN", textFile)},
+		{filepath.Join(dir, "missing.pem"), fmt.Sprintf("sslCertPemFile: file %q does not exist; give the path of the PEM file", filepath.Join(dir, "missing.pem"))},
+		{pemFile + "--resource-group", fmt.Sprintf("sslCertPemFile: file %q does not exist; a flag seems glued to the path: put a space before --resource-group", pemFile+"--resource-group")},
+	}
+	for _, tt := range tests {
+		if _, err := readPEMFile("sslCertPemFile", tt.path); err == nil || err.Error() != tt.want {
+			t.Errorf("readPEMFile(%q) = %v, want %q", tt.path, err, tt.want)
+		}
+	}
+	if data, err := readPEMFile("sslCertPemFile", pemFile); err != nil || !strings.HasPrefix(data, "-----BEGIN CERTIFICATE") {
+		t.Errorf("readPEMFile(a PEM file) = %q, %v", data, err)
 	}
 }
