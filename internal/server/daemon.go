@@ -15,9 +15,12 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/validate/content"
 
 	"berth/internal/artifacts"
 	"berth/internal/jobrun"
@@ -223,6 +226,14 @@ func advertiseURL(given, scheme, listenAddr string) (string, error) {
 		u, err := neturl.Parse(given)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return "", optionErrorf("--advertise-url %q is not a URL such as https://berth.example.com:8080 (scheme, host and port only)", given)
+		}
+		if port := u.Port(); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				return "", optionErrorf("--advertise-url %q: port %s is not a number from 1 to 65535", given, port)
+			}
+		}
+		if host := u.Hostname(); net.ParseIP(host) == nil && len(content.IsDNS1123Subdomain(strings.ToLower(host))) > 0 {
+			return "", optionErrorf("--advertise-url %q: host %q is not a DNS name or IP address (write an international name in its xn-- form)", given, host)
 		}
 		if u.Scheme != scheme {
 			return "", optionErrorf("--advertise-url %q says %s, but the server serves %s; make them agree (--tls-cert, --tls-self-signed)", given, u.Scheme, scheme)

@@ -102,6 +102,10 @@ func TestCLIConventions(t *testing.T) {
 			"ERROR: loading --tls-cert missing.pem and --tls-key missing.pem: open missing.pem: no such file or directory; give a PEM certificate (chain) and its own private key\n"},
 		{[]string{"server", "--home", filepath.Join(dir, "tls-home"), "--listen", "127.0.0.1:0", "--router-listen", "127.0.0.1:0", "--tls-self-signed", "--advertise-url", "http://berth.example.com:8080"}, 2, "",
 			"ERROR: --advertise-url \"http://berth.example.com:8080\" says http, but the server serves https; make them agree (--tls-cert, --tls-self-signed)\n"},
+		{[]string{"server", "--home", filepath.Join(dir, "tls-home"), "--listen", "127.0.0.1:0", "--router-listen", "127.0.0.1:0", "--tls-self-signed", "--advertise-url", "https://berth.example.com:99999"}, 2, "",
+			"ERROR: --advertise-url \"https://berth.example.com:99999\": port 99999 is not a number from 1 to 65535\n"},
+		{[]string{"server", "--home", filepath.Join(dir, "tls-home"), "--listen", "127.0.0.1:0", "--router-listen", "127.0.0.1:0", "--tls-self-signed", "--advertise-url", "https://bérth.example.com"}, 2, "",
+			"ERROR: --advertise-url \"https://bérth.example.com\": host \"bérth.example.com\" is not a DNS name or IP address (write an international name in its xn-- form)\n"},
 	}
 	for _, tt := range tests {
 		r := w.berth(dir, tt.args...)

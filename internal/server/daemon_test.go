@@ -1,0 +1,23 @@
+package server
+
+import "testing"
+
+func TestAdvertiseURL(t *testing.T) {
+	tests := []struct {
+		given, listen, want, err string
+	}{
+		{"", "127.0.0.1:8080", "https://127.0.0.1:8080", ""},
+		{"https://berth.example.com:8443/", "127.0.0.1:8080", "https://berth.example.com:8443", ""},
+		{"https://[::1]:8443", "127.0.0.1:8080", "https://[::1]:8443", ""},
+		{"https://xn--brth-bpa.example.com", "127.0.0.1:8080", "https://xn--brth-bpa.example.com", ""},
+		{"https://berth.example.com:0", "127.0.0.1:8080", "", `--advertise-url "https://berth.example.com:0": port 0 is not a number from 1 to 65535`},
+		{"https://bérth.example.com", "127.0.0.1:8080", "", `--advertise-url "https://bérth.example.com": host "bérth.example.com" is not a DNS name or IP address (write an international name in its xn-- form)`},
+		{"https://berth.example.com/api", "127.0.0.1:8080", "", `--advertise-url "https://berth.example.com/api" is not a URL such as https://berth.example.com:8080 (scheme, host and port only)`},
+	}
+	for _, tt := range tests {
+		got, err := advertiseURL(tt.given, "https", tt.listen)
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
+			t.Errorf("advertiseURL(%q) = %q, %v; want %q, %q", tt.given, got, err, tt.want, tt.err)
+		}
+	}
+}
