@@ -202,7 +202,7 @@ func (o *extensionOptions) clientForCluster(ctx context.Context, g *globalOption
 		return nil, usageErrorf("cluster %s was connected as %s, not %s; pass --cluster-type %s", cl.Name, cl.ClusterType, o.clusterType, cl.ClusterType)
 	}
 	if g.resourceGroup != "" && cl.ResourceGroup != "" && !strings.EqualFold(g.resourceGroup, cl.ResourceGroup) {
-		return nil, usageErrorf("cluster %s is in resource group %s, not %s", cl.Name, cl.ResourceGroup, g.resourceGroup)
+		return nil, usageErrorf("cluster %s is in resource group %s, not %s; pass -g %s, or leave -g out", cl.Name, cl.ResourceGroup, g.resourceGroup, cl.ResourceGroup)
 	}
 	return c, nil
 }

@@ -375,6 +375,14 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 		if want := "ERROR: cluster \"nope\" is not connected to this workspace; see `berth cluster list`, or connect it with `berth cluster connect --name nope --kubeconfig <file>`\n"; r.code != 3 || r.stderr != want {
 			t.Errorf("unknown cluster: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
 		}
+		r = env.ws.berth(env.dir, "k8s-extension", "list", "--cluster-type", "connectedClusters", "--cluster-name", "c1", "-g", "rg2")
+		if want := "ERROR: cluster c1 is in resource group rg1, not rg2; pass -g rg1, or leave -g out\n"; r.code != 2 || r.stderr != want {
+			t.Errorf("wrong resource group: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+		}
+		r = env.ws.berth(env.dir, "k8s-extension", "list", "--cluster-type", "managedClusters", "--cluster-name", "c1")
+		if want := "ERROR: cluster c1 was connected as connectedClusters, not managedClusters; pass --cluster-type connectedClusters\n"; r.code != 2 || r.stderr != want {
+			t.Errorf("wrong cluster type: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+		}
 		r = env.extensionCmd("show", "--name", "ml")
 		if want := "ERROR: extension ml not found on cluster c1; see `berth k8s-extension list --cluster-type connectedClusters --cluster-name c1`\n"; r.code != 3 || r.stderr != want {
 			t.Errorf("show of an extension not created: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
