@@ -108,16 +108,11 @@ func (o *clusterOptions) runConnect(ctx context.Context, g *globalOptions) error
 	if err != nil {
 		return err
 	}
-	// A second name would take over the first one's agent, and deleting either would
-	// uninstall the other's extension.
-	if connectedAs, err := agentClusterName(ctx, kc); err != nil {
-		return err
-	} else if connectedAs != "" && connectedAs != o.name {
-		return usageErrorf("the cluster at %s is already connected as %s (its agent runs in namespace %s); a cluster connects once: see `berth cluster show --name %s`, or disconnect it first with `berth cluster delete --name %s`",
-			kc.Host, connectedAs, agentNamespace, connectedAs, connectedAs)
-	}
 	c, err := g.client(ctx)
 	if err != nil {
+		return err
+	}
+	if err := o.checkNotConnected(ctx, c, kc); err != nil {
 		return err
 	}
 	created, err := c.CreateCluster(ctx, v1.ClusterRequest{Name: o.name, ClusterType: o.clusterType, ResourceGroup: g.resourceGroup})
@@ -125,9 +120,18 @@ func (o *clusterOptions) runConnect(ctx context.Context, g *globalOptions) error
 		return err
 	}
 	fmt.Fprintf(g.streams.Err, "Installing the agent into namespace %s of %s...\n", agentNamespace, kc.Host)
-	if err := o.installAgent(ctx, kc, created, warnings(g.streams.Err)); err != nil {
-		// Nothing half-done stays: the registration goes with the failed install.
-		if derr := c.DeleteCluster(context.WithoutCancel(ctx), o.name, true); derr != nil {
+	log := warnings(g.streams.Err)
+	if err := o.installAgent(ctx, kc, created, log); err != nil {
+		// Nothing half-done stays, also after Ctrl-C: the registration was made for this
+		// install, so what the install left of an agent under its name is no other's.
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if rel, rerr := kc.Releaser(agentNamespace, log); rerr == nil {
+			if uerr := rel.Uninstall(cleanup, agentRelease); uerr != nil {
+				err = errors.Join(err, fmt.Errorf("removing what was installed of the agent (helm -n %s uninstall %s): %w", agentNamespace, agentRelease, uerr))
+			}
+		}
+		if derr := c.DeleteCluster(cleanup, o.name, true); derr != nil {
 			err = errors.Join(err, fmt.Errorf("removing the registration of cluster %s: %w", o.name, derr))
 		}
 		return err
@@ -159,6 +163,26 @@ func (o *clusterOptions) installAgent(ctx context.Context, kc *kube.Cluster, cre
 		return fmt.Errorf("installing the agent's Helm release %s: %w", agentRelease, err)
 	}
 	return nil
+}
+
+// checkNotConnected refuses a cluster whose agent already reports under another name: the
+// new name would take over that agent, and deleting either name would uninstall the other's
+// extension.
+func (o *clusterOptions) checkNotConnected(ctx context.Context, c *client.Client, kc *kube.Cluster) error {
+	connectedAs, err := agentClusterName(ctx, kc)
+	if err != nil || connectedAs == "" || connectedAs == o.name {
+		return err
+	}
+	_, err = c.GetCluster(ctx, connectedAs)
+	switch {
+	case err == nil:
+		return usageErrorf("the cluster at %s is already connected as %s (its agent runs in namespace %s); a cluster connects once: see `berth cluster show --name %s`, or disconnect it first with `berth cluster delete --name %s`",
+			kc.Host, connectedAs, agentNamespace, connectedAs, connectedAs)
+	case isNotFound(err):
+		return usageErrorf("the cluster at %s runs berth's agent for a cluster %s this workspace does not know (another workspace's, or one left behind); to move it here, connect it as %s, or remove that agent first with `helm -n %s uninstall %s`",
+			kc.Host, connectedAs, connectedAs, agentNamespace, agentRelease)
+	}
+	return err
 }
 
 // agentClusterName is the name the agent already running in kc reports as, or "" when none
@@ -316,7 +340,7 @@ func (o *clusterOptions) runDelete(ctx context.Context, g *globalOptions) error 
 		if _, err := c.DeleteExtension(ctx, o.name, e.Name); err != nil {
 			return err
 		}
-		if err := waitExtensionGone(ctx, c, o.name, e.Name, o.timeout); err != nil && !o.force {
+		if err := waitExtensionGone(ctx, c, o.name, cl.ClusterType, e.Name, o.timeout); err != nil && !o.force {
 			return err
 		}
 	}

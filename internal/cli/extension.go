@@ -329,7 +329,7 @@ func newExtensionDeleteCmd(g *globalOptions) *cobra.Command {
 					o.clusterName, o.name, o.clusterName)
 				return nil
 			}
-			return waitExtensionGone(ctx, c, o.clusterName, o.name, o.timeout)
+			return waitExtensionGone(ctx, c, o.clusterName, o.clusterType, o.name, o.timeout)
 		},
 	}
 	o.addTargetFlags(cmd)
@@ -343,7 +343,7 @@ func newExtensionDeleteCmd(g *globalOptions) *cobra.Command {
 
 // waitExtensionGone waits until the server forgot the extension, which it does when the agent
 // reports it uninstalled.
-func waitExtensionGone(ctx context.Context, c *client.Client, cluster, name string, timeout time.Duration) error {
+func waitExtensionGone(ctx context.Context, c *client.Client, cluster, clusterType, name string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		_, err := c.GetExtension(ctx, cluster, name)
@@ -362,7 +362,7 @@ func waitExtensionGone(ctx context.Context, c *client.Client, cluster, name stri
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return &exitError{code: ExitInterrupted, err: fmt.Errorf("stopped waiting; the agent goes on removing extension %s: see `berth k8s-extension list --cluster-type %s --cluster-name %s`", name, clusterType, cluster)}
 		case <-time.After(500 * time.Millisecond):
 		}
 	}

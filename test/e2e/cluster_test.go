@@ -656,3 +656,26 @@ func testOfflineDeletes(t *testing.T, env *kubeEnv) {
 		t.Errorf("connectivity after the agent came back: %s", c)
 	}
 }
+
+// TestFailedConnectLeavesNothing puts a ServiceAccount of the agent's name, not Helm's, where
+// the agent's release would create it: connect fails with Helm's message, and neither the
+// registration nor any record of the release stays behind.
+func TestFailedConnectLeavesNothing(t *testing.T) {
+	cl := testcluster.Start(t, 1)
+	ws := startServer(t, "--tls-self-signed")
+	cl.Apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: berth}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: berth-agent, namespace: berth}\n")
+	dir := t.TempDir()
+	r := ws.berth(dir, "cluster", "connect", "--name", "c1", "--kubeconfig", cl.Kubeconfig, "--host-binary", filepath.Join(binDir, "berth"))
+	if want := "ServiceAccount \"berth-agent\" in namespace \"berth\" exists and cannot be imported into the current release"; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("connect: exit %d, stderr:\n%s\nwant exit 1 and %q", r.code, r.stderr, want)
+	}
+	if r := ws.mustBerth(dir, "cluster", "list"); strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("a failed connect left its registration: %s", r.stdout)
+	}
+	if out := cl.Kubectl(t, "-n", "berth", "get", "secrets,deployments", "-l", "owner=helm", "-o", "name"); strings.TrimSpace(out) != "" {
+		t.Errorf("a failed connect left the release's records: %s", out)
+	}
+	if out := cl.Kubectl(t, "-n", "berth", "get", "deployments", "-o", "name"); strings.TrimSpace(out) != "" {
+		t.Errorf("a failed connect left the agent: %s", out)
+	}
+}
