@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -89,18 +90,31 @@ func (c *Cluster) Releaser(namespace string, log *slog.Logger) (*Releaser, error
 // managedByLabel marks the namespaces berth created, so that it deletes only those.
 const managedByLabel = "app.kubernetes.io/managed-by"
 
-// EnsureNamespace creates a namespace labelled as berth's, unless it exists.
+// EnsureNamespace creates a namespace labelled as berth's, unless it exists. One still being
+// deleted (a disconnect just before) is waited for, within ctx, and made again.
 func (c *Cluster) EnsureNamespace(ctx context.Context, name string) error {
+	existing, err := c.Clientset.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil && existing.DeletionTimestamp == nil:
+		return nil
+	case err == nil:
+		if err := c.waitNamespaceGone(ctx, name); err != nil {
+			return err
+		}
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("reading namespace %s: %w", name, err)
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{managedByLabel: "berth"}}}
-	_, err := c.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	_, err = c.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", name, err)
 	}
 	return nil
 }
 
-// DeleteNamespace deletes a namespace berth created (the namespace controller then removes
-// what is left in it). One berth did not create is left alone.
+// DeleteNamespace deletes a namespace berth created and waits, within ctx, until the
+// namespace controller has removed what was left in it and the namespace is gone. One berth
+// did not create is left alone.
 func (c *Cluster) DeleteNamespace(ctx context.Context, name string) error {
 	ns, err := c.Clientset.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -114,6 +128,25 @@ func (c *Cluster) DeleteNamespace(ctx context.Context, name string) error {
 	}
 	if err := c.Clientset.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting namespace %s: %w", name, err)
+	}
+	return c.waitNamespaceGone(ctx, name)
+}
+
+// namespaceDeleteWait bounds the wait for a namespace's deletion: the namespace controller
+// first removes everything in it, and a pod's grace period can hold it.
+const namespaceDeleteWait = 3 * time.Minute
+
+// waitNamespaceGone waits until a deleted namespace is gone.
+func (c *Cluster) waitNamespaceGone(ctx context.Context, name string) error {
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, namespaceDeleteWait, true, func(ctx context.Context) (bool, error) {
+		_, err := c.Clientset.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for namespace %s to be deleted (see kubectl get namespace %s -o yaml): %w", name, name, err)
 	}
 	return nil
 }

@@ -485,6 +485,14 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 		if strings.TrimSpace(crbs) != "" {
 			t.Errorf("cluster role bindings left: %s", crbs)
 		}
+		// cluster delete returns once namespace berth is gone, so the cluster connects again
+		// at once.
+		if _, err := env.kc.CoreV1().Namespaces().Get(context.Background(), "berth", metav1.GetOptions{}); err == nil {
+			t.Errorf("namespace berth still exists after cluster delete returned")
+		}
+		env.ws.mustBerth(env.dir, "cluster", "connect", "--name", "c1", "--kubeconfig", env.cluster.Kubeconfig,
+			"--host-binary", filepath.Join(binDir, "berth"), "--report-interval", "1s")
+		env.ws.mustBerth(env.dir, "cluster", "delete", "--name", "c1", "--kubeconfig", env.cluster.Kubeconfig, "--yes")
 	})
 }
 
