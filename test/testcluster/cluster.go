@@ -36,7 +36,7 @@ type Cluster struct {
 // Start starts a cluster with the given number of nodes (named berth-node-0, berth-node-1,
 // ...; 0 for the control plane alone) and stops it when the test ends. The first run on a
 // machine builds the binaries, 10 to 20 minutes on two cores: run such tests with -timeout
-// 20m. The kubelet runs containers in mount namespaces of their own, so a test that asks for
+// 30m. The kubelet runs containers in mount namespaces of their own, so a test that asks for
 // nodes is skipped unless run as root.
 func Start(t testing.TB, nodes int) *Cluster {
 	t.Helper()
