@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
@@ -186,7 +187,7 @@ func (a *Agent) install(ctx context.Context, d v1.DesiredExtension, ext *install
 		if err != nil {
 			ext.report.InstallState = v1.InstallFailed
 			ext.report.Statuses = append(notices, v1.ExtensionStatus{Code: "HelmReleaseFailed", Level: "Error",
-				Message: fmt.Sprintf("%v; the agent tries again", err)})
+				Message: releaseFailure(err)})
 			return err
 		}
 		ext.applied, ext.objects, ext.notices = d.Generation, objects, notices
@@ -213,6 +214,16 @@ func (a *Agent) install(ctx context.Context, d v1.DesiredExtension, ext *install
 		ext.report.InstallState = v1.InstallPending
 	}
 	return nil
+}
+
+// releaseFailure is the status message of a failed install or upgrade.
+func releaseFailure(err error) string {
+	msg := err.Error()
+	if strings.Contains(msg, "exists and cannot be imported into the current release") {
+		return msg + "; that object is not this release's (made by hand, or left by an extension forgotten with --force): " +
+			"delete it, and the agent tries again"
+	}
+	return msg + "; the agent tries again"
 }
 
 // checkSettings validates the settings again, against the cluster as it is now.
@@ -252,8 +263,10 @@ func (a *Agent) render(d v1.DesiredExtension, cfg extension.Config) (*chart.Char
 	return ch, values, objects, err
 }
 
-// remove uninstalls the extension's release; it is reported removed once none of its
-// components is left.
+// remove uninstalls the extension's release. Uninstall returns once every object the
+// release owns is gone, so the extension is removed then; an object of the same name that
+// the release does not own (made by hand, or left by an extension forgotten with --force)
+// is not its to wait for.
 func (a *Agent) remove(ctx context.Context, d v1.DesiredExtension, ext *installed) error {
 	ext.report = v1.ExtensionReport{Name: d.Name, Generation: d.Generation, InstallState: v1.InstallDeleting,
 		Statuses: []v1.ExtensionStatus{}, Components: []v1.Component{}}
@@ -264,23 +277,7 @@ func (a *Agent) remove(ctx context.Context, d v1.DesiredExtension, ext *installe
 	if err := rel.Uninstall(ctx, d.Name); err != nil {
 		return fmt.Errorf("uninstalling release %s: %w", d.Name, err)
 	}
-	if ext.objects == nil {
-		// Started after the install: the objects to wait for are those the settings make.
-		cfg, _, _ := extension.Parse(d.ConfigurationSettings, d.ProtectedSettings)
-		if _, _, objects, err := a.render(d, cfg); err == nil {
-			ext.objects = objects
-		}
-	}
-	comps, _, err := checkComponents(ctx, a.Kube, ext.objects)
-	if err != nil {
-		return err
-	}
-	for _, c := range comps {
-		if c.Message != msgAbsent {
-			ext.report.Components = append(ext.report.Components, c)
-		}
-	}
-	ext.report.Removed = len(ext.report.Components) == 0
+	ext.report.Removed = true
 	return nil
 }
 

@@ -324,32 +324,52 @@ func (o *clusterOptions) runDelete(ctx context.Context, g *globalOptions) error 
 	}
 	offline := cl.ConnectivityStatus == v1.ClusterOffline
 	if offline && len(exts) > 0 && !o.force {
-		return fmt.Errorf("cluster %s is Offline, so its agent cannot remove extension %s; bring the agent back (kubectl -n %s logs deploy/%s), or pass --force to forget the cluster and leave the extension on it",
+		return fmt.Errorf("cluster %s is Offline, so its agent cannot remove extension %s; bring the agent back (kubectl -n %s logs deploy/%s), or pass --force to uninstall it with the kubeconfig and forget the cluster",
 			o.name, exts[0].Name, agentNamespace, agentRelease)
 	}
 	if err := confirm(g, o.yes, fmt.Sprintf("Disconnect cluster %s, uninstalling its extension and agent?", o.name)); err != nil {
 		return err
 	}
+	log := warnings(g.streams.Err)
 	for _, e := range exts {
-		if offline {
-			fmt.Fprintf(g.streams.Err, "Cluster %s is Offline: extension %s is not uninstalled; what it made outside namespace %s stays (kubectl get crd,clusterrole,clusterrolebinding -l app.kubernetes.io/part-of=berth).\n",
-				o.name, e.Name, e.ReleaseNamespace)
-			continue
+		if !offline {
+			fmt.Fprintf(g.streams.Err, "Removing extension %s...\n", e.Name)
+			if _, err := c.DeleteExtension(ctx, o.name, e.Name); err != nil {
+				return err
+			}
+			err := waitExtensionGone(ctx, c, o.name, cl.ClusterType, e.Name, o.timeout)
+			if err == nil {
+				continue
+			}
+			if !o.force {
+				return err
+			}
 		}
-		fmt.Fprintf(g.streams.Err, "Removing extension %s...\n", e.Name)
-		if _, err := c.DeleteExtension(ctx, o.name, e.Name); err != nil {
-			return err
-		}
-		if err := waitExtensionGone(ctx, c, o.name, cl.ClusterType, e.Name, o.timeout); err != nil && !o.force {
-			return err
+		// --force, and the agent cannot remove it: this machine does, with the kubeconfig.
+		fmt.Fprintf(g.streams.Err, "Uninstalling extension %s with the kubeconfig...\n", e.Name)
+		if err := uninstallExtension(ctx, kc, e, log); err != nil {
+			fmt.Fprintf(g.streams.Err, "Extension %s is not uninstalled: %v; what it made stays (kubectl get all,crd,clusterrole,clusterrolebinding -A -l app.kubernetes.io/part-of=berth).\n", e.Name, err)
 		}
 	}
 	if kc == nil {
 		fmt.Fprintf(g.streams.Err, "The cluster cannot be reached: its agent is not uninstalled (helm -n %s uninstall %s removes it).\n", agentNamespace, agentRelease)
-	} else if err := uninstallAgent(ctx, kc, warnings(g.streams.Err)); err != nil && !o.force {
+	} else if err := uninstallAgent(ctx, kc, log); err != nil && !o.force {
 		return fmt.Errorf("%w; to forget the cluster anyway, pass --force", err)
 	}
 	return c.DeleteCluster(ctx, o.name, o.force)
+}
+
+// uninstallExtension uninstalls an extension's release from this machine, for when the
+// cluster's agent cannot.
+func uninstallExtension(ctx context.Context, kc *kube.Cluster, e v1.Extension, log *slog.Logger) error {
+	if kc == nil {
+		return errors.New("the cluster cannot be reached with the kubeconfig")
+	}
+	rel, err := kc.Releaser(e.ReleaseNamespace, log)
+	if err != nil {
+		return err
+	}
+	return rel.Uninstall(ctx, e.Name)
 }
 
 func uninstallAgent(ctx context.Context, kc *kube.Cluster, log *slog.Logger) error {

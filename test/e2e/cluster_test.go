@@ -492,7 +492,32 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 		}
 		env.ws.mustBerth(env.dir, "cluster", "connect", "--name", "c1", "--kubeconfig", env.cluster.Kubeconfig,
 			"--host-binary", filepath.Join(binDir, "berth"), "--report-interval", "1s")
-		env.ws.mustBerth(env.dir, "cluster", "delete", "--name", "c1", "--kubeconfig", env.cluster.Kubeconfig, "--yes")
+
+		// With its agent gone, --force uninstalls the extension with the kubeconfig, so that
+		// nothing stays to block the next install.
+		env.ws.mustBerth(env.dir, "k8s-extension", "create", "--name", "ml", "--extension-type", "berth.ml", "--cluster-type", "connectedClusters",
+			"--cluster-name", "c1", "--config", "enableTraining=True")
+		env.waitInstalled("ml")
+		env.cluster.Kubectl(t, "-n", "berth", "scale", "deployment/berth-agent", "--replicas=0")
+		waitFor(t, func() bool {
+			var c v1.Cluster
+			json.Unmarshal([]byte(env.ws.mustBerth(env.dir, "cluster", "show", "--name", "c1").stdout), &c)
+			return c.ConnectivityStatus == v1.ClusterOffline
+		})
+		r := env.ws.mustBerth(env.dir, "cluster", "delete", "--name", "c1", "--kubeconfig", env.cluster.Kubeconfig, "--yes", "--force")
+		if want := "Uninstalling extension ml with the kubeconfig...\n"; r.stderr != want {
+			t.Errorf("cluster delete --force said:\n%s\nwant:\n%s", r.stderr, want)
+		}
+		if r := env.ws.mustBerth(env.dir, "cluster", "list"); strings.TrimSpace(r.stdout) != "[]" {
+			t.Errorf("cluster list after delete --force: %s", r.stdout)
+		}
+		left := env.cluster.Kubectl(t, "get", "crd,clusterrole,clusterrolebinding", "-l", "app.kubernetes.io/part-of=berth", "-o", "name")
+		if strings.TrimSpace(left) != "" {
+			t.Errorf("left after cluster delete --force:\n%s", left)
+		}
+		if _, err := env.kc.CoreV1().Namespaces().Get(context.Background(), "berth", metav1.GetOptions{}); err == nil {
+			t.Errorf("namespace berth still exists after cluster delete --force")
+		}
 	})
 }
 
@@ -589,6 +614,9 @@ func testFailedInstall(t *testing.T, env *kubeEnv) {
 	if want := "installing release ml in namespace berth: unable to continue with install: ServiceAccount"; !strings.HasPrefix(failed.Statuses[0].Message, want) {
 		t.Errorf("message %q does not start with %q", failed.Statuses[0].Message, want)
 	}
+	if want := "; that object is not this release's (made by hand, or left by an extension forgotten with --force): delete it, and the agent tries again"; !strings.HasSuffix(failed.Statuses[0].Message, want) {
+		t.Errorf("message %q does not end with %q", failed.Statuses[0].Message, want)
+	}
 	env.cluster.Kubectl(t, "-n", "berth", "delete", "serviceaccount", "berth-operator")
 	waitFor(t, func() bool {
 		ext, _ := env.extension("ml")
@@ -631,7 +659,7 @@ func testOfflineDeletes(t *testing.T, env *kubeEnv) {
 	waitFor(t, func() bool { return connectivity() == v1.ClusterOffline })
 
 	r = env.ws.berth(env.dir, "cluster", "delete", "--name", "c1", "--kubeconfig", env.cluster.Kubeconfig, "--yes")
-	want = "ERROR: cluster c1 is Offline, so its agent cannot remove extension ml; bring the agent back (kubectl -n berth logs deploy/berth-agent), or pass --force to forget the cluster and leave the extension on it\n"
+	want = "ERROR: cluster c1 is Offline, so its agent cannot remove extension ml; bring the agent back (kubectl -n berth logs deploy/berth-agent), or pass --force to uninstall it with the kubeconfig and forget the cluster\n"
 	if r.code != 1 || r.stderr != want {
 		t.Errorf("cluster delete while Offline: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
 	}
