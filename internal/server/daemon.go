@@ -154,10 +154,8 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 	}
 	tlsConfig := tlsServed.config
 	if tlsServed.replaced {
-		// TODO: sign the served certificate with a CA kept in the data folder, so that a new
-		// advertised host needs no new pin.
-		log.Warn("the self-signed certificate was replaced (new advertised host, or near expiry); connected clusters pin the old one and stay Offline until their agent is installed again with the new one",
-			"certificate", tlsServed.caFile)
+		log.Warn("the server's generated CA was made anew (the old one was near expiry, or the data folder predates it); connected clusters pin the old one and stay Offline until their agent is installed again",
+			"ca", tlsServed.caFile)
 	}
 	if err := exec.Start(ctx); err != nil {
 		return err

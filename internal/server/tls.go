@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,15 +18,23 @@ import (
 	"time"
 )
 
-// Files of the generated self-signed pair, in the data folder.
+// Files of the generated pair, in the data folder: a CA that agents and the CLI pin, and the
+// server's certificate it signs. A new advertised host or a renewal gives a new server
+// certificate from the same CA, so what is pinned stays valid.
 const (
-	selfSignedCert = "tls/server.crt"
-	selfSignedKey  = "tls/server.key"
+	selfSignedCA    = "tls/ca.crt"
+	selfSignedCAKey = "tls/ca.key"
+	selfSignedCert  = "tls/server.crt"
+	selfSignedKey   = "tls/server.key"
 )
 
-// selfSignedLifetime is how long a generated certificate lasts; the server makes a new one
-// when fewer than 30 days are left or when it does not name the host agents dial.
-const selfSignedLifetime = 365 * 24 * time.Hour
+// Lifetimes of the generated certificates. Each is made again when fewer than renewBefore
+// are left; the server's also when it does not name a host agents dial.
+const (
+	selfSignedCALifetime = 10 * 365 * 24 * time.Hour
+	selfSignedLifetime   = 365 * 24 * time.Hour
+	renewBefore          = 30 * 24 * time.Hour
+)
 
 // tlsFiles are the server's TLS flags.
 type tlsFiles struct {
@@ -39,7 +48,7 @@ type serverTLS struct {
 	config *tls.Config
 	caPEM  string
 	caFile string
-	// replaced says a self-signed certificate agents may already pin was replaced.
+	// replaced says the generated CA agents may already pin was replaced.
 	replaced bool
 }
 
@@ -54,24 +63,40 @@ func loadTLS(home string, f tlsFiles, hosts []string, pinnedHost string, now tim
 	if !f.selfSigned {
 		return serverTLS{}, nil
 	}
+	ca, caKey, replaced, err := loadOrCreateCA(home, now)
+	if err != nil {
+		return serverTLS{}, fmt.Errorf("generating the server's CA: %w", err)
+	}
 	certPath, keyPath := filepath.Join(home, selfSignedCert), filepath.Join(home, selfSignedKey)
-	replaced := false
-	if !selfSignedUsable(certPath, hosts, now) {
-		_, err := os.Stat(certPath)
-		replaced = err == nil
-		if err := writeSelfSigned(certPath, keyPath, hosts, now); err != nil {
-			return serverTLS{}, fmt.Errorf("generating a self-signed certificate: %w", err)
+	if !serverCertUsable(certPath, ca, hosts, now) {
+		tmpl := &x509.Certificate{
+			Subject:     pkix.Name{CommonName: "berth server", Organization: []string{"berth"}},
+			NotBefore:   now.Add(-time.Hour),
+			NotAfter:    now.Add(selfSignedLifetime),
+			KeyUsage:    x509.KeyUsageDigitalSignature,
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		}
+		for _, h := range hosts {
+			if ip := net.ParseIP(h); ip != nil {
+				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			} else if !slices.Contains(tmpl.DNSNames, h) {
+				tmpl.DNSNames = append(tmpl.DNSNames, h)
+			}
+		}
+		if _, _, err := writeCert(certPath, keyPath, tmpl, ca, caKey); err != nil {
+			return serverTLS{}, fmt.Errorf("generating the server's certificate: %w", err)
 		}
 	}
 	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
 	if err != nil {
-		return serverTLS{}, fmt.Errorf("loading the self-signed certificate %s: %w", certPath, err)
+		return serverTLS{}, fmt.Errorf("loading the generated certificate %s: %w", certPath, err)
 	}
-	ca, err := os.ReadFile(certPath)
+	caPath := filepath.Join(home, selfSignedCA)
+	caPEM, err := os.ReadFile(caPath)
 	if err != nil {
 		return serverTLS{}, err
 	}
-	return serverTLS{config: serverConfig(pair), caPEM: string(ca), caFile: certPath, replaced: replaced}, nil
+	return serverTLS{config: serverConfig(pair), caPEM: string(caPEM), caFile: caPath, replaced: replaced}, nil
 }
 
 // loadGivenPair loads --tls-cert and --tls-key and checks them against the clock, the
@@ -126,9 +151,38 @@ func serverConfig(pair tls.Certificate) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 }
 
-// selfSignedUsable reports whether the stored self-signed certificate exists, names every
-// host, and has 30 days left.
-func selfSignedUsable(certPath string, hosts []string, now time.Time) bool {
+// loadOrCreateCA returns the data folder's CA, made when it is missing, unreadable or has
+// fewer than renewBefore left. replaced says a CA or a server certificate that agents may
+// pin existed before (a data folder of a version without the CA pinned the server's own).
+func loadOrCreateCA(home string, now time.Time) (ca *x509.Certificate, key crypto.Signer, replaced bool, err error) {
+	certPath, keyPath := filepath.Join(home, selfSignedCA), filepath.Join(home, selfSignedCAKey)
+	if pair, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
+		ca, key := pair.Leaf, pair.PrivateKey.(crypto.Signer)
+		if ca.IsCA && now.Add(renewBefore).Before(ca.NotAfter) {
+			return ca, key, false, nil
+		}
+	}
+	for _, pinned := range []string{certPath, filepath.Join(home, selfSignedCert)} {
+		if _, err := os.Stat(pinned); err == nil {
+			replaced = true
+		}
+	}
+	tmpl := &x509.Certificate{
+		Subject:               pkix.Name{CommonName: "berth server CA", Organization: []string{"berth"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(selfSignedCALifetime),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	ca, key, err = writeCert(certPath, keyPath, tmpl, nil, nil)
+	return ca, key, replaced, err
+}
+
+// serverCertUsable reports whether the stored server certificate exists, was signed by ca,
+// names every host, and has renewBefore left.
+func serverCertUsable(certPath string, ca *x509.Certificate, hosts []string, now time.Time) bool {
 	data, err := os.ReadFile(certPath)
 	if err != nil {
 		return false
@@ -138,7 +192,7 @@ func selfSignedUsable(certPath string, hosts []string, now time.Time) bool {
 		return false
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil || now.Add(30*24*time.Hour).After(cert.NotAfter) {
+	if err != nil || cert.CheckSignatureFrom(ca) != nil || now.Add(renewBefore).After(cert.NotAfter) {
 		return false
 	}
 	for _, h := range hosts {
@@ -149,48 +203,41 @@ func selfSignedUsable(certPath string, hosts []string, now time.Time) bool {
 	return true
 }
 
-// writeSelfSigned writes a new self-signed certificate for hosts, with its key (mode 0600).
-func writeSelfSigned(certPath, keyPath string, hosts []string, now time.Time) error {
+// writeCert makes a certificate from tmpl with a new key, signed by parent (nil for a
+// self-signed one), and writes both (the key with mode 0600).
+func writeCert(certPath, keyPath string, tmpl, parent *x509.Certificate, parentKey crypto.Signer) (*x509.Certificate, crypto.Signer, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if tmpl.SerialNumber, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127)); err != nil {
+		return nil, nil, err
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "berth server", Organization: []string{"berth"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(selfSignedLifetime),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if !slices.Contains(tmpl.DNSNames, h) {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(certPath), 0o700); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return err
+		return nil, nil, err
 	}
-	return os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
 }
 
 // certHosts lists the names a self-signed certificate must cover: loopback, this machine's

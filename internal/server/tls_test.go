@@ -74,34 +74,75 @@ func TestLoadTLSWithoutFlagsServesHTTP(t *testing.T) {
 func TestLoadTLSSelfSignedIsKeptAndRenewed(t *testing.T) {
 	home := t.TempDir()
 	hosts := []string{"127.0.0.1", "localhost"}
+	// served is the certificate a loaded configuration serves, checked against the CA it
+	// says agents pin, for host.
+	served := func(got serverTLS, host string, at time.Time) *x509.Certificate {
+		t.Helper()
+		leaf, err := x509.ParseCertificate(got.config.Certificates[0].Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM([]byte(got.caPEM))
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: host, CurrentTime: at}); err != nil {
+			t.Errorf("the served certificate does not verify against the pinned CA for %s: %v", host, err)
+		}
+		return leaf
+	}
+
 	first, err := loadTLS(home, tlsFiles{selfSigned: true}, hosts, "", testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	onDisk, _ := os.ReadFile(filepath.Join(home, selfSignedCert))
-	if first.caPEM == "" || first.caPEM != string(onDisk) || first.caFile != filepath.Join(home, selfSignedCert) {
-		t.Fatalf("self-signed: caFile %q, caPEM %d bytes; want the data folder's certificate", first.caFile, len(first.caPEM))
+	onDisk, _ := os.ReadFile(filepath.Join(home, selfSignedCA))
+	if first.caPEM == "" || first.caPEM != string(onDisk) || first.caFile != filepath.Join(home, selfSignedCA) || first.replaced {
+		t.Fatalf("self-signed: caFile %q, caPEM %d bytes, replaced %v; want the data folder's new CA", first.caFile, len(first.caPEM), first.replaced)
 	}
-	if info, err := os.Stat(filepath.Join(home, selfSignedKey)); err != nil || info.Mode().Perm() != 0o600 {
-		t.Errorf("key file: %v, %v; want mode 0600", info.Mode(), err)
+	firstLeaf := served(first, "localhost", testNow)
+	for _, key := range []string{selfSignedKey, selfSignedCAKey} {
+		if info, err := os.Stat(filepath.Join(home, key)); err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want mode 0600", key, info.Mode(), err)
+		}
 	}
 
 	again, err := loadTLS(home, tlsFiles{selfSigned: true}, hosts, "", testNow.Add(300*24*time.Hour))
-	if err != nil || again.caPEM != first.caPEM || first.replaced || again.replaced {
-		t.Errorf("a restart within the lifetime made a new certificate, or a first one said it replaced one (err %v)", err)
+	if err != nil || !served(again, "localhost", testNow.Add(300*24*time.Hour)).Equal(firstLeaf) || again.replaced {
+		t.Errorf("a restart within the lifetime made a new certificate (err %v)", err)
 	}
 	renewed, err := loadTLS(home, tlsFiles{selfSigned: true}, hosts, "", testNow.Add(340*24*time.Hour))
-	if err != nil || renewed.caPEM == first.caPEM || !renewed.replaced {
-		t.Errorf("fewer than 30 days left did not renew the certificate (err %v)", err)
+	if err != nil || served(renewed, "localhost", testNow.Add(340*24*time.Hour)).Equal(firstLeaf) || renewed.caPEM != first.caPEM || renewed.replaced {
+		t.Errorf("fewer than 30 days left: want a new certificate from the same CA (err %v, replaced %v)", err, renewed.replaced)
 	}
 	moved, err := loadTLS(home, tlsFiles{selfSigned: true}, append(hosts, "berth.example.com"), "", testNow.Add(340*24*time.Hour))
-	if err != nil || moved.caPEM == renewed.caPEM || !moved.replaced {
-		t.Errorf("a new advertised host did not renew the certificate (err %v)", err)
+	if err != nil || moved.caPEM != first.caPEM || moved.replaced {
+		t.Errorf("a new advertised host: want a new certificate from the same CA (err %v, replaced %v)", err, moved.replaced)
 	}
-	block, _ := pem.Decode([]byte(moved.caPEM))
-	cert, _ := x509.ParseCertificate(block.Bytes)
-	if err := cert.VerifyHostname("berth.example.com"); err != nil {
-		t.Errorf("renewed certificate: %v", err)
+	served(moved, "berth.example.com", testNow.Add(340*24*time.Hour))
+
+	caEnd := testNow.Add(selfSignedCALifetime - 20*24*time.Hour)
+	newCA, err := loadTLS(home, tlsFiles{selfSigned: true}, hosts, "", caEnd)
+	if err != nil || newCA.caPEM == first.caPEM || !newCA.replaced {
+		t.Errorf("a CA with 20 days left: want a new one, said replaced (err %v, replaced %v)", err, newCA.replaced)
+	}
+}
+
+// A data folder whose server certificate was its own CA, as berth made them before, gets a
+// CA, and says agents pinned what went.
+func TestLoadTLSSelfSignedFromAnOlderDataFolder(t *testing.T) {
+	home := t.TempDir()
+	old := issue(t, t.TempDir(), "old", "localhost", testNow.Add(-time.Hour), testNow.Add(300*24*time.Hour), nil)
+	os.MkdirAll(filepath.Join(home, "tls"), 0o700)
+	for from, to := range map[string]string{old.certFile: selfSignedCert, old.keyFile: selfSignedKey} {
+		data, _ := os.ReadFile(from)
+		os.WriteFile(filepath.Join(home, to), data, 0o600)
+	}
+	got, err := loadTLS(home, tlsFiles{selfSigned: true}, []string{"localhost"}, "", testNow)
+	if err != nil || !got.replaced || got.caFile != filepath.Join(home, selfSignedCA) {
+		t.Fatalf("loadTLS = replaced %v, caFile %q, %v; want a new CA, said replaced", got.replaced, got.caFile, err)
+	}
+	leaf, _ := x509.ParseCertificate(got.config.Certificates[0].Certificate[0])
+	if leaf.Equal(old.cert) {
+		t.Errorf("the old certificate is still served")
 	}
 }
 

@@ -130,7 +130,7 @@ func (w *workspace) stop(sig syscall.Signal) {
 
 func (w *workspace) client() *client.Client {
 	c := &client.Client{BaseURL: w.url, Token: w.token}
-	if ca := filepath.Join(w.home, "tls", "server.crt"); strings.HasPrefix(w.url, "https:") {
+	if ca := filepath.Join(w.home, "tls", "ca.crt"); strings.HasPrefix(w.url, "https:") {
 		hc, err := client.HTTPClientWithCA(ca)
 		if err != nil {
 			w.t.Fatal(err)
