@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -161,7 +162,15 @@ func TestAgentBacksOffWhileServerIsAway(t *testing.T) {
 	}
 
 	<-reconnected // drain the first connection's signal
+	// The server comes back advertising a new host: it serves a new certificate from the CA
+	// the agent pinned, so the agent reconnects without being installed again.
+	certBefore, _ := os.ReadFile(filepath.Join(ws.home, "tls", "server.crt"))
+	_, port, _ := net.SplitHostPort(addr)
+	ws.args = append(ws.args, "--advertise-url", "https://berth-moved.example.com:"+port)
 	ws.start()
+	if certAfter, _ := os.ReadFile(filepath.Join(ws.home, "tls", "server.crt")); bytes.Equal(certBefore, certAfter) {
+		t.Errorf("a new advertised host did not give a new certificate")
+	}
 	select {
 	case <-reconnected:
 	case <-time.After(30 * time.Second):
