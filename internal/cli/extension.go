@@ -143,11 +143,17 @@ func (o *extensionOptions) settings() (plain, protected map[string]string, probl
 	return plain, protected, problems
 }
 
+// pemBlockWanted is the kind of PEM block each PEM setting's file must hold.
+var pemBlockWanted = map[string]string{"sslCertPemFile": "CERTIFICATE", "sslKeyPemFile": "PRIVATE KEY"}
+
 // readPEMFile reads the PEM file a setting names. A path that does not exist but ends in a
 // flag's name says a space is missing, as in one of the seed's own commands.
 func readPEMFile(key, path string) (string, error) {
-	if path == "" {
+	switch {
+	case path == "":
 		return "", fmt.Errorf("%s needs the path of a PEM file", key)
+	case strings.HasPrefix(strings.TrimSpace(path), "-----BEGIN"):
+		return "", fmt.Errorf("%s takes the path of a PEM file, not its contents", key)
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -156,13 +162,28 @@ func readPEMFile(key, path string) (string, error) {
 		}
 		return "", fmt.Errorf("%s: file %q does not exist; give the path of the PEM file", key, path)
 	}
+	if info, serr := os.Stat(path); serr == nil && info.IsDir() {
+		return "", fmt.Errorf("%s: %q is a folder; give the path of a PEM file", key, path)
+	}
 	if err != nil {
 		return "", fmt.Errorf("%s: reading %s: %v", key, path, err)
 	}
-	if block, _ := pem.Decode(data); block == nil {
+	var found []string
+	for rest := data; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		if block.Type == pemBlockWanted[key] || strings.HasSuffix(block.Type, " "+pemBlockWanted[key]) {
+			return string(data), nil
+		}
+		found = append(found, block.Type)
+	}
+	if len(found) == 0 {
 		return "", fmt.Errorf("%s: file %q holds no PEM data; give a PEM file, whose blocks start with -----BEGIN", key, path)
 	}
-	return string(data), nil
+	return "", fmt.Errorf("%s: file %q holds %s, not a %s; give the %s file (are the certificate and key files swapped?)",
+		key, path, strings.Join(found, ", "), pemBlockWanted[key], strings.ToLower(pemBlockWanted[key]))
 }
 
 func (o *extensionOptions) runCreate(ctx context.Context, g *globalOptions) error {

@@ -53,20 +53,25 @@ func TestExtensionSettingsMergeFlagAliases(t *testing.T) {
 
 func TestReadPEMFile(t *testing.T) {
 	dir := t.TempDir()
-	pemFile, textFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "notes.txt")
+	pemFile, textFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "notes.txt"), filepath.Join(dir, "key.pem")
+	os.WriteFile(keyFile, []byte("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"), 0o600)
 	os.WriteFile(pemFile, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o600)
 	os.WriteFile(textFile, []byte("not a certificate\n"), 0o600)
 	tests := []struct {
-		path, want string
+		key, path, want string
 	}{
-		{"", "sslCertPemFile needs the path of a PEM file"},
-		{textFile, fmt.Sprintf("sslCertPemFile: file %q holds no PEM data; give a PEM file, whose blocks start with -----BEGIN", textFile)},
-		{filepath.Join(dir, "missing.pem"), fmt.Sprintf("sslCertPemFile: file %q does not exist; give the path of the PEM file", filepath.Join(dir, "missing.pem"))},
-		{pemFile + "--resource-group", fmt.Sprintf("sslCertPemFile: file %q does not exist; a flag seems glued to the path: put a space before --resource-group", pemFile+"--resource-group")},
+		{"sslCertPemFile", "", "sslCertPemFile needs the path of a PEM file"},
+		{"sslCertPemFile", "-----BEGIN CERTIFICATE-----\nAAAA", "sslCertPemFile takes the path of a PEM file, not its contents"},
+		{"sslCertPemFile", dir, fmt.Sprintf("sslCertPemFile: %q is a folder; give the path of a PEM file", dir)},
+		{"sslKeyPemFile", pemFile, fmt.Sprintf("sslKeyPemFile: file %q holds CERTIFICATE, not a PRIVATE KEY; give the private key file (are the certificate and key files swapped?)", pemFile)},
+		{"sslCertPemFile", keyFile, fmt.Sprintf("sslCertPemFile: file %q holds EC PRIVATE KEY, not a CERTIFICATE; give the certificate file (are the certificate and key files swapped?)", keyFile)},
+		{"sslCertPemFile", textFile, fmt.Sprintf("sslCertPemFile: file %q holds no PEM data; give a PEM file, whose blocks start with -----BEGIN", textFile)},
+		{"sslCertPemFile", filepath.Join(dir, "missing.pem"), fmt.Sprintf("sslCertPemFile: file %q does not exist; give the path of the PEM file", filepath.Join(dir, "missing.pem"))},
+		{"sslCertPemFile", pemFile + "--resource-group", fmt.Sprintf("sslCertPemFile: file %q does not exist; a flag seems glued to the path: put a space before --resource-group", pemFile+"--resource-group")},
 	}
 	for _, tt := range tests {
-		if _, err := readPEMFile("sslCertPemFile", tt.path); err == nil || err.Error() != tt.want {
-			t.Errorf("readPEMFile(%q) = %v, want %q", tt.path, err, tt.want)
+		if _, err := readPEMFile(tt.key, tt.path); err == nil || err.Error() != tt.want {
+			t.Errorf("readPEMFile(%s, %q) = %v, want %q", tt.key, tt.path, err, tt.want)
 		}
 	}
 	if data, err := readPEMFile("sslCertPemFile", pemFile); err != nil || !strings.HasPrefix(data, "-----BEGIN CERTIFICATE") {
