@@ -222,7 +222,8 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 func advertiseURL(given, scheme, listenAddr string) (string, error) {
 	if given != "" {
 		u, err := neturl.Parse(given)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") ||
+			u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 			return "", optionErrorf("--advertise-url %q is not a URL such as https://berth.example.com:8080 (scheme, host and port only)", given)
 		}
 		if port := u.Port(); port != "" {

@@ -13,6 +13,8 @@ func TestAdvertiseURL(t *testing.T) {
 		{"https://berth.example.com:0", "127.0.0.1:8080", "", `--advertise-url "https://berth.example.com:0": port 0 is not a number from 1 to 65535`},
 		{"https://bérth.example.com", "127.0.0.1:8080", "", `--advertise-url "https://bérth.example.com": host "bérth.example.com" is not a DNS name or IP address (write an international name in its xn-- form)`},
 		{"https://berth.example.com/api", "127.0.0.1:8080", "", `--advertise-url "https://berth.example.com/api" is not a URL such as https://berth.example.com:8080 (scheme, host and port only)`},
+		{"https://user:pw@berth.example.com", "127.0.0.1:8080", "", `--advertise-url "https://user:pw@berth.example.com" is not a URL such as https://berth.example.com:8080 (scheme, host and port only)`},
+		{"https://berth.example.com?x=1", "127.0.0.1:8080", "", `--advertise-url "https://berth.example.com?x=1" is not a URL such as https://berth.example.com:8080 (scheme, host and port only)`},
 	}
 	for _, tt := range tests {
 		got, err := advertiseURL(tt.given, "https", tt.listen)

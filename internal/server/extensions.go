@@ -46,8 +46,12 @@ func checkExtensionRequest(name string, req *v1.ExtensionRequest) error {
 	default:
 		problems = append(problems, fmt.Sprintf("scope %q is not valid; use --scope cluster", req.Scope))
 	}
-	if ns := req.ReleaseNamespace; ns != "" && (len(ns) > 63 || !extensionNamePattern.MatchString(ns)) {
+	switch ns := req.ReleaseNamespace; {
+	case ns == "":
+	case len(ns) > 63 || !extensionNamePattern.MatchString(ns):
 		problems = append(problems, fmt.Sprintf("release namespace %q is not a valid namespace name: use 1 to 63 lowercase letters, digits and '-'", ns))
+	case ns == "default" || strings.HasPrefix(ns, "kube-"):
+		problems = append(problems, fmt.Sprintf("release namespace %q belongs to Kubernetes; leave --release-namespace out (berth) or name a namespace of the extension's own", ns))
 	}
 	if len(problems) > 0 {
 		return badRequest("%s", strings.Join(problems, "\n"))

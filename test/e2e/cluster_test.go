@@ -359,6 +359,11 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 			code:   2,
 			stderr: "ERROR: invalid extension settings:\ninferenceRouterHA: True needs 3 eligible nodes for the router's replicas, but the cluster has only 1 (berth-node-0); set inferenceRouterHA=False or add nodes.\n",
 		}, {
+			name:   "a release namespace of Kubernetes",
+			args:   []string{"--config", "enableTraining=True", "--release-namespace", "kube-system"},
+			code:   2,
+			stderr: "ERROR: release namespace \"kube-system\" belongs to Kubernetes; leave --release-namespace out (berth) or name a namespace of the extension's own\n",
+		}, {
 			name:   "scope namespace",
 			args:   []string{"--config", "enableTraining=True", "--scope", "namespace"},
 			code:   2,
