@@ -6,7 +6,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "berth/api/v1"
 )
@@ -76,34 +75,6 @@ func TestDeploymentReady(t *testing.T) {
 		ready, stuck, why, err := deploymentReady(&tt.d)
 		if err != nil || ready != tt.ready || stuck != tt.bad || why != tt.why {
 			t.Errorf("%s: deploymentReady = %v, %v, %q, %v; want %v, %v, %q", tt.name, ready, stuck, why, err, tt.ready, tt.bad, tt.why)
-		}
-	}
-}
-
-func TestWaitingReason(t *testing.T) {
-	waiting := func(name, reason, msg string) corev1.ContainerStatus {
-		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}}
-	}
-	pod := func(name string, init []corev1.ContainerStatus, ctrs ...corev1.ContainerStatus) corev1.Pod {
-		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{InitContainerStatuses: init, ContainerStatuses: ctrs}}
-	}
-	running := corev1.ContainerStatus{Name: "ok", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}
-	tests := []struct {
-		name string
-		pods []corev1.Pod
-		want string
-	}{
-		{"no pods", nil, ""},
-		{"running and starting", []corev1.Pod{pod("a", nil, running, waiting("b", "ContainerCreating", ""))}, ""},
-		{"crash loop", []corev1.Pod{pod("a", nil, running), pod("b", nil, running, waiting("prom", "CrashLoopBackOff", "back-off 40s restarting failed container=prom"))},
-			"; pod b: container prom is CrashLoopBackOff: back-off 40s restarting failed container=prom"},
-		{"image pull without message", []corev1.Pod{pod("a", nil, waiting("x", "ImagePullBackOff", ""))}, "; pod a: container x is ImagePullBackOff"},
-		{"init container first", []corev1.Pod{pod("a", []corev1.ContainerStatus{waiting("init", "CreateContainerConfigError", "secret \"s\" not found")}, waiting("main", "PodInitializing", ""))},
-			"; pod a: container init is CreateContainerConfigError: secret \"s\" not found"},
-	}
-	for _, tt := range tests {
-		if got := waitingReason(tt.pods); got != tt.want {
-			t.Errorf("%s: waitingReason = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }

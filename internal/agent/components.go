@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	v1 "berth/api/v1"
+	"berth/internal/kube"
 )
 
 // componentKinds are the kinds of a release's objects that count as components: what runs,
@@ -133,35 +133,10 @@ func deploymentReady(d *appsv1.Deployment) (ready, stuck bool, why string, err e
 	return true, false, "", nil
 }
 
-// podsWaiting says why a workload's pods do not run, for its component's message: the first
-// container held back for a reason of its own (CrashLoopBackOff, ImagePullBackOff...), as
-// kubectl get pods shows it. It is "" when none is, or the pods cannot be read.
+// podsWaiting says why a workload's pods do not run, for its component's message.
 func podsWaiting(ctx context.Context, kc kubernetes.Interface, ns string, selector *metav1.LabelSelector) string {
-	sel, err := metav1.LabelSelectorAsSelector(selector)
-	if err != nil {
-		return ""
-	}
-	pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return ""
-	}
-	return waitingReason(pods.Items)
-}
-
-// waitingReason is podsWaiting's reading of the pods.
-func waitingReason(pods []corev1.Pod) string {
-	for _, p := range pods {
-		for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
-			w := cs.State.Waiting
-			if w == nil || w.Reason == "" || w.Reason == "ContainerCreating" || w.Reason == "PodInitializing" {
-				continue
-			}
-			why := fmt.Sprintf("; pod %s: container %s is %s", p.Name, cs.Name, w.Reason)
-			if w.Message != "" {
-				why += ": " + w.Message
-			}
-			return why
-		}
+	if w, ok := kube.PodsWaiting(ctx, kc, ns, selector); ok {
+		return "; " + w.String()
 	}
 	return ""
 }

@@ -8,10 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "berth/api/v1"
 	"berth/internal/charts"
@@ -90,6 +94,11 @@ func (o *clusterOptions) runConnect(ctx context.Context, g *globalOptions) error
 	if o.hostBinary != "" && o.image != "" {
 		problems = append(problems, "--host-binary and --agent-image exclude each other: the components run from one or the other")
 	}
+	if o.hostBinary != "" {
+		if info, err := os.Stat(o.hostBinary); !filepath.IsAbs(o.hostBinary) || err != nil || info.IsDir() || info.Mode().Perm()&0o111 == 0 {
+			problems = append(problems, fmt.Sprintf("--host-binary %q is not an executable file at an absolute path; give the berth binary the test cluster's nodes run, such as $PWD/bin/berth", o.hostBinary))
+		}
+	}
 	if o.httpsProxy != "" {
 		if u, err := url.Parse(o.httpsProxy); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			problems = append(problems, fmt.Sprintf("--proxy-https %q is not a proxy URL such as http://proxy.example.com:3128", o.httpsProxy))
@@ -121,26 +130,30 @@ func (o *clusterOptions) runConnect(ctx context.Context, g *globalOptions) error
 	}
 	fmt.Fprintf(g.streams.Err, "Installing the agent into namespace %s of %s...\n", agentNamespace, kc.Host)
 	log := warnings(g.streams.Err)
-	if err := o.installAgent(ctx, kc, created, log); err != nil {
-		// Nothing half-done stays, also after Ctrl-C: the registration was made for this
-		// install, so what the install left of an agent under its name is no other's.
-		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		if rel, rerr := kc.Releaser(agentNamespace, log); rerr == nil {
-			if uerr := rel.Uninstall(cleanup, agentRelease); uerr != nil {
-				err = errors.Join(err, fmt.Errorf("removing what was installed of the agent (helm -n %s uninstall %s): %w", agentNamespace, agentRelease, uerr))
-			}
+	err = o.installAgent(ctx, kc, created, log)
+	if err == nil {
+		cl, werr := waitConnected(ctx, c, kc, o.name, o.timeout)
+		if werr == nil {
+			return g.printResult(g.streams.Out, cl, func() table { return clusterTable([]v1.Cluster{*cl}) })
 		}
-		if derr := c.DeleteCluster(cleanup, o.name, true); derr != nil {
-			err = errors.Join(err, fmt.Errorf("removing the registration of cluster %s: %w", o.name, derr))
+		if !errors.Is(werr, errAgentHeldBack) {
+			return werr // it stays registered and connects when it can
 		}
-		return err
+		err = werr
 	}
-	cl, err := waitConnected(ctx, c, o.name, o.timeout)
-	if err != nil {
-		return err
+	// Nothing half-done stays, also after Ctrl-C: the registration was made for this install,
+	// so what the install left of an agent under its name is no other's.
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	if rel, rerr := kc.Releaser(agentNamespace, log); rerr == nil {
+		if uerr := rel.Uninstall(cleanup, agentRelease); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("removing what was installed of the agent (helm -n %s uninstall %s): %w", agentNamespace, agentRelease, uerr))
+		}
 	}
-	return g.printResult(g.streams.Out, cl, func() table { return clusterTable([]v1.Cluster{*cl}) })
+	if derr := c.DeleteCluster(cleanup, o.name, true); derr != nil {
+		err = errors.Join(err, fmt.Errorf("removing the registration of cluster %s: %w", o.name, derr))
+	}
+	return err
 }
 
 // installAgent installs the agent chart with the cluster's token and the server's address.
@@ -195,8 +208,16 @@ func agentClusterName(ctx context.Context, kc *kube.Cluster) (string, error) {
 	return name, nil
 }
 
-// waitConnected waits for the agent's first report.
-func waitConnected(ctx context.Context, c *client.Client, name string, timeout time.Duration) (*v1.Cluster, error) {
+// errAgentHeldBack marks an agent whose pod will not start by itself.
+var errAgentHeldBack = errors.New("the agent does not start")
+
+// heldBack are the reasons a container waits that time does not mend; ErrImagePull turns
+// into ImagePullBackOff once the kubelet gives up retrying at once.
+var heldBack = []string{"CrashLoopBackOff", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"}
+
+// waitConnected waits for the agent's first report, and fails early when its pod is held
+// back for good.
+func waitConnected(ctx context.Context, c *client.Client, kc *kube.Cluster, name string, timeout time.Duration) (*v1.Cluster, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		cl, err := c.GetCluster(ctx, name)
@@ -205,6 +226,12 @@ func waitConnected(ctx context.Context, c *client.Client, name string, timeout t
 		}
 		if cl.ConnectivityStatus == v1.ClusterConnected {
 			return cl, nil
+		}
+		if d, err := kc.Clientset.AppsV1().Deployments(agentNamespace).Get(ctx, agentRelease, metav1.GetOptions{}); err == nil {
+			if w, ok := kube.PodsWaiting(ctx, kc.Clientset, agentNamespace, d.Spec.Selector); ok && slices.Contains(heldBack, w.Reason) {
+				return nil, fmt.Errorf("%w: %s; the agent was removed and the cluster is not registered: fix that and connect again",
+					errAgentHeldBack, w)
+			}
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("the agent of cluster %s did not report within %s; it stays registered and connects when it can: see `kubectl -n %s logs deploy/%s`",

@@ -95,6 +95,8 @@ func TestCLIConventions(t *testing.T) {
 		{[]string{"job", "stream", "-n", "conv", "--query", "x"}, 2, "", "ERROR: berth job stream prints text; -o and --query do not apply to it\n"},
 		{[]string{"online-endpoint", "update", "-n", "nope", "--traffic", "blue=50"}, 2, "", "ERROR: --traffic \"blue=50\": the percentages add up to 50; make them add up to 100, or to 0 to send no traffic\n"},
 		{[]string{"online-endpoint", "update", "-n", "nope", "--traffic", "blue=100", "--set", "traffic.blue=0"}, 2, "", "ERROR: give --traffic or --set traffic, not both\n"},
+		{[]string{"cluster", "connect", "--name", "c1", "--host-binary", "bin/berth"}, 2, "", "ERROR: --host-binary \"bin/berth\" is not an executable file at an absolute path; give the berth binary the test cluster's nodes run, such as $PWD/bin/berth\n"},
+		{[]string{"cluster", "connect", "--name", "c1", "--host-binary", dir}, 2, "", "ERROR: --host-binary \"" + dir + "\" is not an executable file at an absolute path; give the berth binary the test cluster's nodes run, such as $PWD/bin/berth\n"},
 		{[]string{"server", "--listen", "nonsense"}, 2, "", "ERROR: --listen \"nonsense\" is not an address such as 127.0.0.1:8080 (port 0 picks a free one): address nonsense: missing port in address\n"},
 		{[]string{"server", "--tls-cert", "cert.pem"}, 2, "", "ERROR: --tls-cert and --tls-key go together; give both, or --tls-self-signed for a generated pair\n"},
 		{[]string{"server", "--tls-ca", "ca.pem", "--tls-self-signed"}, 2, "", "ERROR: --tls-ca is the CA that issued --tls-cert; give it with --tls-cert and --tls-key (--tls-self-signed needs none)\n"},

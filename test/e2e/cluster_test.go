@@ -700,7 +700,8 @@ func testOfflineDeletes(t *testing.T, env *kubeEnv) {
 
 // TestFailedConnectLeavesNothing puts a ServiceAccount of the agent's name, not Helm's, where
 // the agent's release would create it: connect fails with Helm's message, and neither the
-// registration nor any record of the release stays behind.
+// registration nor any record of the release stays behind. Then the agent's binary is one
+// that exits at once.
 func TestFailedConnectLeavesNothing(t *testing.T) {
 	cl := testcluster.Start(t, 1)
 	ws := startServer(t, "--tls-self-signed")
@@ -718,5 +719,21 @@ func TestFailedConnectLeavesNothing(t *testing.T) {
 	}
 	if out := cl.Kubectl(t, "-n", "berth", "get", "deployments", "-o", "name"); strings.TrimSpace(out) != "" {
 		t.Errorf("a failed connect left the agent: %s", out)
+	}
+
+	// An agent that cannot start fails the connect once its pod is in CrashLoopBackOff,
+	// not after the 5-minute wait, and leaves nothing either.
+	cl.Kubectl(t, "-n", "berth", "delete", "serviceaccount", "berth-agent")
+	r = ws.berth(dir, "cluster", "connect", "--name", "c1", "--kubeconfig", cl.Kubeconfig, "--host-binary", "/bin/false")
+	if r.code != 1 || !strings.Contains(r.stderr, "\nERROR: the agent does not start: pod berth-agent-") ||
+		!strings.Contains(r.stderr, ": container agent is CrashLoopBackOff: ") ||
+		!strings.HasSuffix(r.stderr, " (its last run exited with code 1); the agent was removed and the cluster is not registered: fix that and connect again\n") {
+		t.Errorf("connect with an agent that cannot start: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if r := ws.mustBerth(dir, "cluster", "list"); strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("a connect whose agent did not start left its registration: %s", r.stdout)
+	}
+	if out := cl.Kubectl(t, "-n", "berth", "get", "deployments", "-o", "name"); strings.TrimSpace(out) != "" {
+		t.Errorf("a connect whose agent did not start left it: %s", out)
 	}
 }
