@@ -180,7 +180,7 @@ func (o *clusterOptions) installAgent(ctx context.Context, kc *kube.Cluster, cre
 
 // checkNotConnected refuses a cluster whose agent already reports under another name: the
 // new name would take over that agent, and deleting either name would uninstall the other's
-// extension.
+// extension. Like the server's answer to a name connected twice, it is a conflict (exit 1).
 func (o *clusterOptions) checkNotConnected(ctx context.Context, c *client.Client, kc *kube.Cluster) error {
 	connectedAs, err := agentClusterName(ctx, kc)
 	if err != nil || connectedAs == "" || connectedAs == o.name {
@@ -189,10 +189,10 @@ func (o *clusterOptions) checkNotConnected(ctx context.Context, c *client.Client
 	_, err = c.GetCluster(ctx, connectedAs)
 	switch {
 	case err == nil:
-		return usageErrorf("the cluster at %s is already connected as %s (its agent runs in namespace %s); a cluster connects once: see `berth cluster show --name %s`, or disconnect it first with `berth cluster delete --name %s`",
+		return fmt.Errorf("the cluster at %s is already connected as %s (its agent runs in namespace %s); a cluster connects once: see `berth cluster show --name %s`, or disconnect it first with `berth cluster delete --name %s`",
 			kc.Host, connectedAs, agentNamespace, connectedAs, connectedAs)
 	case isNotFound(err):
-		return usageErrorf("the cluster at %s runs berth's agent for a cluster %s this workspace does not know (another workspace's, or one left behind); to move it here, connect it as %s, or remove that agent first with `helm -n %s uninstall %s`",
+		return fmt.Errorf("the cluster at %s runs berth's agent for a cluster %s this workspace does not know (another workspace's, or one left behind); to move it here, connect it as %s, or remove that agent first with `helm -n %s uninstall %s`",
 			kc.Host, connectedAs, connectedAs, agentNamespace, agentRelease)
 	}
 	return err

@@ -104,8 +104,9 @@ func (o *extensionOptions) checkTarget(needName bool) []string {
 }
 
 // settings turns the --config and --config-protected values into the request's maps,
-// reading PEM files. Every problem is returned at once.
-func (o *extensionOptions) settings() (plain, protected map[string]string, problems []string) {
+// reading PEM files. In an update, key= removes a setting, so a PEM setting without a path
+// is sent empty. Every problem is returned at once.
+func (o *extensionOptions) settings(update bool) (plain, protected map[string]string, problems []string) {
 	plain, err := extension.ParseKeyValues(slices.Concat(o.config, o.configAlias))
 	if err != nil {
 		problems = append(problems, "--config: "+err.Error())
@@ -130,6 +131,11 @@ func (o *extensionOptions) settings() (plain, protected map[string]string, probl
 		case inProtected:
 			path = protectedPath
 		case !inPlain:
+			continue
+		}
+		if update && path == "" {
+			delete(plain, key)
+			protected[key] = ""
 			continue
 		}
 		data, err := readPEMFile(key, path)
@@ -191,12 +197,12 @@ func (o *extensionOptions) runCreate(ctx context.Context, g *globalOptions) erro
 	if o.extensionType == "" {
 		problems = append(problems, fmt.Sprintf("--extension-type is required: %s", v1.ExtensionType))
 	}
-	plain, protected, more := o.settings()
+	plain, protected, more := o.settings(false)
 	problems = append(problems, more...)
 	if len(problems) > 0 {
 		return usageErrorf("%s", strings.Join(problems, "\n"))
 	}
-	c, err := o.clientForCluster(ctx, g)
+	c, cl, err := o.clientForCluster(ctx, g)
 	if err != nil {
 		return err
 	}
@@ -205,27 +211,35 @@ func (o *extensionOptions) runCreate(ctx context.Context, g *globalOptions) erro
 	if err != nil {
 		return err
 	}
+	noteOffline(g, cl)
 	return g.printResult(g.streams.Out, ext, func() table { return extensionTable([]v1.Extension{*ext}) })
+}
+
+// noteOffline says that an Offline cluster's agent applies a change only when it reports again.
+func noteOffline(g *globalOptions, cl *v1.Cluster) {
+	if cl.ConnectivityStatus == v1.ClusterOffline {
+		fmt.Fprintf(g.streams.Err, "Cluster %s is Offline: its agent applies the change when it reports again.\n", cl.Name)
+	}
 }
 
 // clientForCluster connects to the server and checks that the cluster is the one the flags
 // describe: its type, and its resource group when both have one.
-func (o *extensionOptions) clientForCluster(ctx context.Context, g *globalOptions) (*client.Client, error) {
+func (o *extensionOptions) clientForCluster(ctx context.Context, g *globalOptions) (*client.Client, *v1.Cluster, error) {
 	c, err := g.client(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cl, err := c.GetCluster(ctx, o.clusterName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !strings.EqualFold(cl.ClusterType, o.clusterType) {
-		return nil, usageErrorf("cluster %s was connected as %s, not %s; pass --cluster-type %s", cl.Name, cl.ClusterType, o.clusterType, cl.ClusterType)
+		return nil, nil, usageErrorf("cluster %s was connected as %s, not %s; pass --cluster-type %s", cl.Name, cl.ClusterType, o.clusterType, cl.ClusterType)
 	}
 	if g.resourceGroup != "" && cl.ResourceGroup != "" && !strings.EqualFold(g.resourceGroup, cl.ResourceGroup) {
-		return nil, usageErrorf("cluster %s is in resource group %s, not %s; pass -g %s, or leave -g out", cl.Name, cl.ResourceGroup, g.resourceGroup, cl.ResourceGroup)
+		return nil, nil, usageErrorf("cluster %s is in resource group %s, not %s; pass -g %s, or leave -g out", cl.Name, cl.ResourceGroup, g.resourceGroup, cl.ResourceGroup)
 	}
-	return c, nil
+	return c, cl, nil
 }
 
 func newExtensionUpdateCmd(g *globalOptions) *cobra.Command {
@@ -236,7 +250,7 @@ func newExtensionUpdateCmd(g *globalOptions) *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			problems := o.checkTarget(true)
-			plain, protected, more := o.settings()
+			plain, protected, more := o.settings(true)
 			problems = append(problems, more...)
 			if len(plain)+len(protected) == 0 && len(more) == 0 {
 				problems = append(problems, "nothing to change: pass --config and/or --config-protected")
@@ -245,7 +259,7 @@ func newExtensionUpdateCmd(g *globalOptions) *cobra.Command {
 				return usageErrorf("%s", strings.Join(problems, "\n"))
 			}
 			ctx := cmd.Context()
-			c, err := o.clientForCluster(ctx, g)
+			c, cl, err := o.clientForCluster(ctx, g)
 			if err != nil {
 				return err
 			}
@@ -253,6 +267,7 @@ func newExtensionUpdateCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			noteOffline(g, cl)
 			return g.printResult(g.streams.Out, ext, func() table { return extensionTable([]v1.Extension{*ext}) })
 		},
 	}
@@ -273,7 +288,7 @@ func newExtensionShowCmd(g *globalOptions) *cobra.Command {
 				return usageErrorf("%s", strings.Join(problems, "\n"))
 			}
 			ctx := cmd.Context()
-			c, err := o.clientForCluster(ctx, g)
+			c, _, err := o.clientForCluster(ctx, g)
 			if err != nil {
 				return err
 			}
@@ -299,7 +314,7 @@ func newExtensionListCmd(g *globalOptions) *cobra.Command {
 				return usageErrorf("%s", strings.Join(problems, "\n"))
 			}
 			ctx := cmd.Context()
-			c, err := o.clientForCluster(ctx, g)
+			c, _, err := o.clientForCluster(ctx, g)
 			if err != nil {
 				return err
 			}
@@ -333,7 +348,7 @@ func newExtensionDeleteCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			c, err := o.clientForCluster(ctx, g)
+			c, _, err := o.clientForCluster(ctx, g)
 			if err != nil {
 				return err
 			}

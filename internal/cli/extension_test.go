@@ -38,7 +38,7 @@ func TestExtensionSettingsMergeFlagAliases(t *testing.T) {
 		if err := cmd.ParseFlags(expandMultiValueFlags(tt.args, multiValueFlags)); err != nil {
 			t.Fatal(err)
 		}
-		plain, protected, problems := o.settings()
+		plain, protected, problems := o.settings(false)
 		if diff := cmp.Diff(tt.plain, plain); diff != "" {
 			t.Errorf("%s: plain (-want +got):\n%s", strings.Join(tt.args, " "), diff)
 		}

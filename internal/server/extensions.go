@@ -190,7 +190,7 @@ func (s *Server) updateExtension(w http.ResponseWriter, r *http.Request) error {
 	}
 	e, err := s.Store.UpdateExtension(ctx, clusterName, name, func(e *v1.Extension, sealed *string) error {
 		if e.InstallState == v1.InstallDeleting {
-			return conflict("extension %s is being deleted", name)
+			return conflict("extension %s is being deleted; once `berth k8s-extension show` finds it gone, create it again", name)
 		}
 		plain := maps.Clone(e.ConfigurationSettings)
 		maps.Copy(plain, req.ConfigurationSettings)
@@ -202,13 +202,17 @@ func (s *Server) updateExtension(w http.ResponseWriter, r *http.Request) error {
 		}
 		protected := req.ProtectedSettings
 		if len(protected) == 0 && len(e.ProtectedSettings) > 0 {
-			problems = append(problems, fmt.Sprintf("berth never returns protected settings, so an update must give them again: pass --config-protected %s",
+			problems = append(problems, fmt.Sprintf("berth never returns protected settings, so an update must give them again (an empty value removes one): pass --config-protected %s",
 				strings.Join(keyHints(e.ProtectedSettings), " ")))
 		}
 		if len(problems) > 0 {
 			slices.Sort(problems)
 			return badRequest("%s", strings.Join(problems, "\n"))
 		}
+		// key= removes a setting.
+		maps.DeleteFunc(plain, func(_, v string) bool { return v == "" })
+		protected = maps.Clone(protected)
+		maps.DeleteFunc(protected, func(_, v string) bool { return v == "" })
 		for k := range protected {
 			if _, given := req.ConfigurationSettings[k]; !given {
 				delete(plain, k) // a key moved from plain to protected

@@ -425,7 +425,7 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 		}
 
 		r = env.extensionCmd("update", "--name", "ml", "--config", "sslCname=ml.example.com")
-		if want := "ERROR: berth never returns protected settings, so an update must give them again: pass --config-protected sslCertPemFile=<value> sslKeyPemFile=<value>\n"; r.code != 2 || r.stderr != want {
+		if want := "ERROR: berth never returns protected settings, so an update must give them again (an empty value removes one): pass --config-protected sslCertPemFile=<value> sslKeyPemFile=<value>\n"; r.code != 2 || r.stderr != want {
 			t.Errorf("update without protected settings: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
 		}
 		r = env.extensionCmd("update", "--name", "ml", "--config", "nodeSelector.kubernetes.io/hostname=",
@@ -452,6 +452,20 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 			return err == nil && len(pods.Items) == 1 && pods.Items[0].Spec.NodeName == "berth-node-1"
 		})
 		env.podsRunning()
+
+		// key= removes a setting: from HTTPS with a CNAME to HTTP.
+		r = env.extensionCmd("update", "--name", "ml", "--config", "allowInsecureConnections=True", "sslCname=",
+			"--config-protected", "sslCertPemFile=", "sslKeyPemFile=")
+		if r.code != 0 {
+			t.Fatalf("update to HTTP: exit %d: %s", r.code, r.stderr)
+		}
+		ext = env.waitInstalled("ml")
+		if _, ok := ext.ConfigurationSettings["sslCname"]; ok || len(ext.ProtectedSettings) != 0 || ext.ConfigurationSettings["allowInsecureConnections"] != "True" {
+			t.Errorf("after update to HTTP: settings %v, protected %v", ext.ConfigurationSettings, ext.ProtectedSettings)
+		}
+		if objs := env.releaseObjects("ml"); slices.Contains(objs, "Secret/berth-router-tls") {
+			t.Errorf("the router's TLS Secret stayed after the update to HTTP: %v", objs)
+		}
 		env.deleteExtension("ml")
 	})
 
@@ -642,7 +656,7 @@ func testOfflineDeletes(t *testing.T, env *kubeEnv) {
 	}
 	r := env.ws.berth(env.dir, "cluster", "connect", "--name", "c2", "--kubeconfig", env.cluster.Kubeconfig, "--host-binary", filepath.Join(binDir, "berth"))
 	want := fmt.Sprintf("ERROR: the cluster at %s is already connected as c1 (its agent runs in namespace berth); a cluster connects once: see `berth cluster show --name c1`, or disconnect it first with `berth cluster delete --name c1`\n", cfg.Host)
-	if r.code != 2 || r.stderr != want {
+	if r.code != 1 || r.stderr != want {
 		t.Errorf("connecting again as c2: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
 	}
 	if r := env.ws.berth(env.dir, "cluster", "show", "--name", "c2"); r.code != 3 {
@@ -668,10 +682,14 @@ func testOfflineDeletes(t *testing.T, env *kubeEnv) {
 	if r.code != 1 || r.stderr != want {
 		t.Errorf("cluster delete while Offline: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
 	}
-	if ext, _ := env.extension("ml"); ext == nil || ext.InstallState != v1.InstallInstalled {
+	if ext, _ := env.extension("ml"); ext == nil || ext.InstallState != v1.InstallInstalled || ext.Generation != 1 {
 		t.Fatalf("a refused cluster delete changed the extension: %+v", ext)
 	}
 
+	r = env.extensionCmd("update", "--name", "ml", "--config", "installNvidiaDevicePlugin=False")
+	if want := "Cluster c1 is Offline: its agent applies the change when it reports again.\n"; r.code != 0 || r.stderr != want {
+		t.Errorf("update while Offline: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+	}
 	r = env.extensionCmd("delete", "--name", "ml", "--yes")
 	want = "Cluster c1 is Offline: extension ml is Deleting, and its agent removes it when it reports again; if the cluster is gone, forget it with `berth cluster delete --name c1 --force`.\n"
 	if r.code != 0 || r.stderr != want {
