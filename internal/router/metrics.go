@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -35,7 +36,10 @@ func newMetrics() *metrics {
 			Help: "Mirrored copies of scoring requests by endpoint, deployment and status code.",
 		}, []string{"endpoint", "deployment", "code"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.mirrored)
+	// The Go runtime's and the process's series make a router that has served nothing yet
+	// answer with more than an empty page.
+	m.registry.MustRegister(m.requests, m.latency, m.mirrored,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

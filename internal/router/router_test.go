@@ -211,6 +211,7 @@ func TestBodyLimitAndMetrics(t *testing.T) {
 		`berth_router_requests_total{code="413",deployment="",endpoint="ep"} 1`,
 		`berth_router_requests_total{code="404",deployment="",endpoint=""} 1`,
 		`berth_router_request_duration_seconds_count{deployment="blue",endpoint="ep"} 1`,
+		"go_goroutines ", "process_resident_memory_bytes ",
 	} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("metrics lack %s", want)
