@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -113,5 +114,27 @@ func TestUnfinishedJobsOldestFirstAndSurviveReopen(t *testing.T) {
 	}
 	if len(jobs) != 2 || jobs[0].Name != "run" || jobs[1].Name != "wait" {
 		t.Fatalf("unfinished: %+v", jobs)
+	}
+}
+
+// The store and its WAL files are the server user's alone, also when an older berth made
+// the file readable by all.
+func TestDatabaseFilesArePrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "berth.db")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateJob(context.Background(), job("j1", v1.JobQueued)); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if info, err := os.Stat(f); err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want mode 0600", filepath.Base(f), info.Mode(), err)
+		}
 	}
 }
