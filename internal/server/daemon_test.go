@@ -1,6 +1,9 @@
 package server
 
-import "testing"
+import (
+	neturl "net/url"
+	"testing"
+)
 
 func TestAdvertiseURL(t *testing.T) {
 	tests := []struct {
@@ -22,4 +25,22 @@ func TestAdvertiseURL(t *testing.T) {
 			t.Errorf("advertiseURL(%q) = %q, %v; want %q, %q", tt.given, got, err, tt.want, tt.err)
 		}
 	}
+}
+
+// An accepted --advertise-url is a URL of scheme, host and port alone, in the server's scheme.
+func FuzzAdvertiseURL(f *testing.F) {
+	for _, s := range []string{"https://berth.example.com:8443/", "https://[::1]:8443", "https://bérth.example.com",
+		"https://user:pw@h", "http://h:99999", "https://h?x", "https://h/#f", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, given string) {
+		got, err := advertiseURL(given, "https", "127.0.0.1:8080")
+		if err != nil {
+			return
+		}
+		u, perr := neturl.Parse(got)
+		if perr != nil || u.Scheme != "https" || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+			t.Fatalf("advertiseURL(%q) accepted %q", given, got)
+		}
+	})
 }
