@@ -53,7 +53,7 @@ func TestCloudOf(t *testing.T) {
 }
 
 func TestDeploymentReady(t *testing.T) {
-	three := int32(3)
+	one, three := int32(1), int32(3)
 	tests := []struct {
 		name       string
 		d          appsv1.Deployment
@@ -61,7 +61,10 @@ func TestDeploymentReady(t *testing.T) {
 		why        string
 	}{
 		{"all replicas available", appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &three},
-			Status: appsv1.DeploymentStatus{UpdatedReplicas: 3, AvailableReplicas: 3}}, true, false, ""},
+			Status: appsv1.DeploymentStatus{Replicas: 3, UpdatedReplicas: 3, AvailableReplicas: 3}}, true, false, ""},
+		{"an old pod serves while the new one is Pending", appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &one},
+			Status: appsv1.DeploymentStatus{Replicas: 2, UpdatedReplicas: 1, AvailableReplicas: 1}}, false, false,
+			"rolling out: new pods 1, old pods left 1"},
 		{"one replica missing", appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &three},
 			Status: appsv1.DeploymentStatus{UpdatedReplicas: 3, AvailableReplicas: 2}}, false, false, "2 of 3 replicas available"},
 		{"an update not yet seen by the controller", appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &three},
@@ -70,7 +73,7 @@ func TestDeploymentReady(t *testing.T) {
 			Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded",
 			Message: `ReplicaSet "r" has timed out progressing.`}}}}, false, true, `ReplicaSet "r" has timed out progressing.`},
 	}
-	tests[2].d.Generation = 2
+	tests[3].d.Generation = 2
 	for _, tt := range tests {
 		ready, stuck, why, err := deploymentReady(&tt.d)
 		if err != nil || ready != tt.ready || stuck != tt.bad || why != tt.why {

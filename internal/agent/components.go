@@ -126,9 +126,15 @@ func deploymentReady(d *appsv1.Deployment) (ready, stuck bool, why string, err e
 			return false, true, c.Message, nil
 		}
 	}
+	// As kubectl rollout status: every replica runs the newest template, is available, and
+	// no pod of an older one is left (an old pod still serving the old settings).
 	s := d.Status
 	if s.ObservedGeneration < d.Generation || s.UpdatedReplicas < want || s.AvailableReplicas < want {
 		return false, false, fmt.Sprintf("%d of %d replicas available", s.AvailableReplicas, want), nil
+	}
+	if s.Replicas > s.UpdatedReplicas || s.AvailableReplicas < s.UpdatedReplicas {
+		return false, false, fmt.Sprintf("rolling out: new pods %d, old pods left %d",
+			s.UpdatedReplicas, s.Replicas-s.UpdatedReplicas), nil
 	}
 	return true, false, "", nil
 }

@@ -79,6 +79,7 @@ var haAntiAffinity = map[string]any{
 	},
 }
 
+// haStrategy is the router's update strategy, one replica or three: old pods go first.
 var haStrategy = map[string]any{
 	"type":          "RollingUpdate",
 	"rollingUpdate": map[string]any{"maxSurge": int64(0), "maxUnavailable": int64(1)},
@@ -271,7 +272,7 @@ var extensionCases = []extensionCase{
 		objects: objects(operatorObjects, routerObjects, routerSecret),
 		fields: map[string]any{
 			routerReplicas: int64(1),
-			routerStrategy: absent,
+			routerStrategy: haStrategy,
 			routerAffinity: absent,
 		},
 	},
