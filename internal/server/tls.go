@@ -69,6 +69,9 @@ func loadTLS(home string, f tlsFiles, hosts []string, pinnedHost string, now tim
 	}
 	certPath, keyPath := filepath.Join(home, selfSignedCert), filepath.Join(home, selfSignedKey)
 	if !serverCertUsable(certPath, ca, hosts, now) {
+		// Agents keep dialling the URL they were installed with: a new certificate names the
+		// old one's hosts too.
+		hosts = slices.Concat(hosts, certNames(certPath, ca))
 		tmpl := &x509.Certificate{
 			Subject:     pkix.Name{CommonName: "berth server", Organization: []string{"berth"}},
 			NotBefore:   now.Add(-time.Hour),
@@ -78,7 +81,9 @@ func loadTLS(home string, f tlsFiles, hosts []string, pinnedHost string, now tim
 		}
 		for _, h := range hosts {
 			if ip := net.ParseIP(h); ip != nil {
-				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+				if !slices.ContainsFunc(tmpl.IPAddresses, ip.Equal) {
+					tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+				}
 			} else if !slices.Contains(tmpl.DNSNames, h) {
 				tmpl.DNSNames = append(tmpl.DNSNames, h)
 			}
@@ -201,6 +206,28 @@ func serverCertUsable(certPath string, ca *x509.Certificate, hosts []string, now
 		}
 	}
 	return true
+}
+
+// certNames lists the DNS names and IP addresses of the certificate at certPath when ca
+// signed it.
+func certNames(certPath string, ca *x509.Certificate) []string {
+	data, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil || cert.CheckSignatureFrom(ca) != nil {
+		return nil
+	}
+	names := slices.Clone(cert.DNSNames)
+	for _, ip := range cert.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return names
 }
 
 // writeCert makes a certificate from tmpl with a new key, signed by parent (nil for a

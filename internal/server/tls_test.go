@@ -118,6 +118,16 @@ func TestLoadTLSSelfSignedIsKeptAndRenewed(t *testing.T) {
 		t.Errorf("a new advertised host: want a new certificate from the same CA (err %v, replaced %v)", err, moved.replaced)
 	}
 	served(moved, "berth.example.com", testNow.Add(340*24*time.Hour))
+	// Agents installed with the previous host keep dialling it.
+	movedAgain, err := loadTLS(home, tlsFiles{selfSigned: true}, append(hosts, "berth2.example.com"), "", testNow.Add(340*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := served(movedAgain, "berth2.example.com", testNow.Add(340*24*time.Hour))
+	served(movedAgain, "berth.example.com", testNow.Add(340*24*time.Hour))
+	if n := len(leaf.IPAddresses); n != 1 {
+		t.Errorf("the certificate names %d IP addresses, want 127.0.0.1 once: %v", n, leaf.IPAddresses)
+	}
 
 	caEnd := testNow.Add(selfSignedCALifetime - 20*24*time.Hour)
 	newCA, err := loadTLS(home, tlsFiles{selfSigned: true}, hosts, "", caEnd)
