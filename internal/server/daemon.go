@@ -137,7 +137,7 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 	if opts.TLSCert != "" || opts.TLSSelfSigned {
 		scheme = "https"
 	}
-	url, routerURL := scheme+"://"+ln.Addr().String(), "http://"+rln.Addr().String()
+	url, routerURL := scheme+"://"+localAddr(ln.Addr()), "http://"+localAddr(rln.Addr())
 	advertise, err := advertiseURL(opts.AdvertiseURL, scheme, ln.Addr().String())
 	if err != nil {
 		return err
@@ -249,6 +249,15 @@ func advertiseURL(given, scheme, listenAddr string) (string, error) {
 		}
 	}
 	return scheme + "://" + net.JoinHostPort(host, port), nil
+}
+
+// localAddr is the address a client on this machine dials for a listener: loopback for one
+// on every address (0.0.0.0 or ::), which names no host a certificate can hold.
+func localAddr(a net.Addr) string {
+	if tcp, ok := a.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
+	}
+	return a.String()
 }
 
 func hostOf(rawURL string) string {

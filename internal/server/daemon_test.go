@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	neturl "net/url"
 	"testing"
 )
@@ -43,4 +44,17 @@ func FuzzAdvertiseURL(f *testing.F) {
 			t.Fatalf("advertiseURL(%q) accepted %q", given, got)
 		}
 	})
+}
+
+func TestLocalAddr(t *testing.T) {
+	for addr, want := range map[string]string{"0.0.0.0:8080": "127.0.0.1:8080", "[::]:8080": "127.0.0.1:8080",
+		"127.0.0.1:8080": "127.0.0.1:8080", "[::1]:8443": "[::1]:8443", "10.1.2.3:80": "10.1.2.3:80"} {
+		a, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := localAddr(a); got != want {
+			t.Errorf("localAddr(%s) = %s, want %s", addr, got, want)
+		}
+	}
 }
