@@ -100,7 +100,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		if err != nil {
 			failures++
 			wait := a.Backoff(failures)
-			a.Log.Warn("report to the server failed; retrying", "error", err, "failures", failures, "retry_in", wait)
+			a.Log.Warn("report to the server failed; retrying", "error", err, "failures", failures, "retry_in", wait.Round(time.Millisecond).String())
 			if a.Sleep(ctx, wait) != nil {
 				return nil
 			}

@@ -145,10 +145,8 @@ func (o *clusterOptions) runConnect(ctx context.Context, g *globalOptions) error
 	// so what the install left of an agent under its name is no other's.
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	if rel, rerr := kc.Releaser(agentNamespace, log); rerr == nil {
-		if uerr := rel.Uninstall(cleanup, agentRelease); uerr != nil {
-			err = errors.Join(err, fmt.Errorf("removing what was installed of the agent (helm -n %s uninstall %s): %w", agentNamespace, agentRelease, uerr))
-		}
+	if uerr := uninstallAgent(cleanup, kc, log); uerr != nil {
+		err = errors.Join(err, fmt.Errorf("removing what was installed of the agent (helm -n %s uninstall %s): %w", agentNamespace, agentRelease, uerr))
 	}
 	if derr := c.DeleteCluster(cleanup, o.name, true); derr != nil {
 		err = errors.Join(err, fmt.Errorf("removing the registration of cluster %s: %w", o.name, derr))
@@ -335,9 +333,9 @@ func (o *clusterOptions) runDelete(ctx context.Context, g *globalOptions) error 
 		return err
 	}
 	// Everything is checked before anything is removed.
-	kc, err := kube.Connect(o.kubeconfig, o.kubeContext)
-	if err != nil && !o.force {
-		return fmt.Errorf("%w; to forget the cluster without uninstalling anything from it, pass --force", err)
+	kc, unreachable := kube.Connect(o.kubeconfig, o.kubeContext)
+	if unreachable != nil && !o.force {
+		return fmt.Errorf("%w; to forget the cluster without uninstalling anything from it, pass --force", unreachable)
 	}
 	if kc != nil {
 		connectedAs, err := agentClusterName(ctx, kc)
@@ -372,6 +370,9 @@ func (o *clusterOptions) runDelete(ctx context.Context, g *globalOptions) error 
 				return err
 			}
 		}
+		if kc == nil {
+			continue // said once below
+		}
 		// --force, and the agent cannot remove it: this machine does, with the kubeconfig.
 		fmt.Fprintf(g.streams.Err, "Uninstalling extension %s with the kubeconfig...\n", e.Name)
 		if err := uninstallExtension(ctx, kc, e, log); err != nil {
@@ -379,7 +380,7 @@ func (o *clusterOptions) runDelete(ctx context.Context, g *globalOptions) error 
 		}
 	}
 	if kc == nil {
-		fmt.Fprintf(g.streams.Err, "The cluster cannot be reached: its agent is not uninstalled (helm -n %s uninstall %s removes it).\n", agentNamespace, agentRelease)
+		fmt.Fprintf(g.streams.Err, "Nothing was uninstalled from the cluster: %v. What berth installed there stays (kubectl get all,crd,clusterrole,clusterrolebinding -A -l app.kubernetes.io/part-of=berth lists it).\n", unreachable)
 	} else if err := uninstallAgent(ctx, kc, log); err != nil && !o.force {
 		return fmt.Errorf("%w; to forget the cluster anyway, pass --force", err)
 	}
@@ -389,9 +390,6 @@ func (o *clusterOptions) runDelete(ctx context.Context, g *globalOptions) error 
 // uninstallExtension uninstalls an extension's release from this machine, for when the
 // cluster's agent cannot.
 func uninstallExtension(ctx context.Context, kc *kube.Cluster, e v1.Extension, log *slog.Logger) error {
-	if kc == nil {
-		return errors.New("the cluster cannot be reached with the kubeconfig")
-	}
 	rel, err := kc.Releaser(e.ReleaseNamespace, log)
 	if err != nil {
 		return err

@@ -196,8 +196,18 @@ func (s *Server) updateExtension(w http.ResponseWriter, r *http.Request) error {
 		maps.Copy(plain, req.ConfigurationSettings)
 		var problems []string
 		for k, v := range req.ConfigurationSettings {
-			if strings.HasPrefix(k, "nodeSelector.") && v == "" && e.ConfigurationSettings[k] != "" {
+			_, set := e.ConfigurationSettings[k]
+			switch {
+			case v != "":
+			case !set && !slices.Contains(e.ProtectedSettings, k):
+				problems = append(problems, fmt.Sprintf("%s is not set, so %s= removes nothing; see the extension's settings with `berth k8s-extension show`", k, k))
+			case strings.HasPrefix(k, "nodeSelector.") && set:
 				problems = append(problems, fmt.Sprintf("%s cannot be removed by update (workloads it placed would stay where they are); delete the extension and create it again without it", k))
+			}
+		}
+		for k, v := range req.ProtectedSettings {
+			if _, set := e.ConfigurationSettings[k]; v == "" && !set && !slices.Contains(e.ProtectedSettings, k) {
+				problems = append(problems, fmt.Sprintf("%s is not set, so %s= removes nothing; see the extension's settings with `berth k8s-extension show`", k, k))
 			}
 		}
 		protected := req.ProtectedSettings

@@ -433,6 +433,11 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 		if want := "ERROR: nodeSelector.kubernetes.io/hostname cannot be removed by update (workloads it placed would stay where they are); delete the extension and create it again without it\n"; r.code != 2 || r.stderr != want {
 			t.Errorf("update removing the nodeSelector: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
 		}
+		r = env.extensionCmd("update", "--name", "ml", "--config", "enabletraining=",
+			"--config-protected", "sslCertPemFile=cert.pem", "sslKeyPemFile=key.pem")
+		if want := "ERROR: enabletraining is not set, so enabletraining= removes nothing; see the extension's settings with `berth k8s-extension show`\n"; r.code != 2 || r.stderr != want {
+			t.Errorf("update removing a setting not set: exit %d; stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+		}
 		r = env.extensionCmd("update", "--name", "ml", "--config", "sslCname=ml.example.com",
 			"--config-protected", "sslCname=ml.example.com", "sslCertPemFile=cert.pem", "sslKeyPemFile=key.pem")
 		if want := "ERROR: invalid extension settings:\nsslCname: given both plain (--config) and protected (--config-protected); give it once.\n"; r.code != 2 || r.stderr != want {
@@ -465,6 +470,30 @@ func TestExtensionLifecycleOnCluster(t *testing.T) {
 		}
 		if objs := env.releaseObjects("ml"); slices.Contains(objs, "Secret/berth-router-tls") {
 			t.Errorf("the router's TLS Secret stayed after the update to HTTP: %v", objs)
+		}
+		env.deleteExtension("ml")
+	})
+
+	t.Run("an update from three router replicas to one on a chosen node rolls out", func(t *testing.T) {
+		env.t = t
+		r := env.extensionCmd("create", "--name", "ml", "--extension-type", "berth.ml", "--config", "enableInference=True", "allowInsecureConnections=True")
+		if r.code != 0 {
+			t.Fatalf("create: exit %d: %s", r.code, r.stderr)
+		}
+		env.waitInstalled("ml")
+		// The old replicas' anti-affinity keeps a new pod off their nodes: old pods go first.
+		r = env.extensionCmd("update", "--name", "ml", "--config", "nodeSelector.kubernetes.io/hostname=berth-node-2")
+		if r.code != 0 {
+			t.Fatalf("update: exit %d: %s", r.code, r.stderr)
+		}
+		env.waitInstalled("ml")
+		pods, err := env.kc.CoreV1().Pods("berth").List(context.Background(), metav1.ListOptions{LabelSelector: "berth.dev/component=router"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pods.Items = slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
+		if len(pods.Items) != 1 || pods.Items[0].Spec.NodeName != "berth-node-2" || pods.Items[0].Status.Phase != corev1.PodRunning {
+			t.Errorf("router pods once Installed: %v", podPlaces(pods))
 		}
 		env.deleteExtension("ml")
 	})
@@ -741,7 +770,7 @@ func TestFailedConnectLeavesNothing(t *testing.T) {
 
 	// An agent that cannot start fails the connect once its pod is in CrashLoopBackOff,
 	// not after the 5-minute wait, and leaves nothing either.
-	cl.Kubectl(t, "-n", "berth", "delete", "serviceaccount", "berth-agent")
+	cl.Kubectl(t, "delete", "namespace", "berth") // the test's own, with the ServiceAccount
 	r = ws.berth(dir, "cluster", "connect", "--name", "c1", "--kubeconfig", cl.Kubeconfig, "--host-binary", "/bin/false")
 	if r.code != 1 || !strings.Contains(r.stderr, "\nERROR: the agent does not start: pod berth-agent-") ||
 		!strings.Contains(r.stderr, ": container agent is CrashLoopBackOff: ") ||
@@ -751,7 +780,37 @@ func TestFailedConnectLeavesNothing(t *testing.T) {
 	if r := ws.mustBerth(dir, "cluster", "list"); strings.TrimSpace(r.stdout) != "[]" {
 		t.Errorf("a connect whose agent did not start left its registration: %s", r.stdout)
 	}
-	if out := cl.Kubectl(t, "-n", "berth", "get", "deployments", "-o", "name"); strings.TrimSpace(out) != "" {
-		t.Errorf("a connect whose agent did not start left it: %s", out)
+	if out, err := cl.KubectlE(context.Background(), "", "get", "namespace", "berth", "-o", "name"); err == nil {
+		t.Errorf("a connect whose agent did not start left its namespace: %s", out)
 	}
+
+	// A cluster whose kubeconfig is gone: delete refuses, and --force forgets it saying that
+	// nothing was uninstalled.
+	if _, err := ws.client().CreateCluster(context.Background(), v1.ClusterRequest{Name: "gone", ClusterType: v1.ClusterTypeConnected}); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing-kubeconfig")
+	r = ws.berth(dir, "cluster", "delete", "--name", "gone", "--kubeconfig", missing, "--yes")
+	if r.code != 2 || !strings.HasSuffix(r.stderr, "; to forget the cluster without uninstalling anything from it, pass --force\n") {
+		t.Errorf("delete with a missing kubeconfig: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	r = ws.berth(dir, "cluster", "delete", "--name", "gone", "--kubeconfig", missing, "--yes", "--force")
+	if r.code != 0 || !strings.HasPrefix(r.stderr, "Nothing was uninstalled from the cluster: kubeconfig: "+missing) ||
+		!strings.HasSuffix(r.stderr, ". What berth installed there stays (kubectl get all,crd,clusterrole,clusterrolebinding -A -l app.kubernetes.io/part-of=berth lists it).\n") {
+		t.Errorf("delete --force with a missing kubeconfig: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if r := ws.mustBerth(dir, "cluster", "list"); strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("delete --force kept the cluster: %s", r.stdout)
+	}
+}
+
+// podPlaces lists pods as name@node:phase, for messages.
+func podPlaces(pods *corev1.PodList) []string {
+	var out []string
+	if pods != nil {
+		for _, p := range pods.Items {
+			out = append(out, p.Name+"@"+p.Spec.NodeName+":"+string(p.Status.Phase))
+		}
+	}
+	return out
 }
