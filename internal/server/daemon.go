@@ -143,8 +143,8 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 		return err
 	}
 	listenHost, _, _ := net.SplitHostPort(ln.Addr().String())
-	pinnedHost := "" // a given certificate must name the advertised host only when the user chose it
-	if opts.AdvertiseURL != "" {
+	pinnedHost := "" // a given certificate must name the host agents dial
+	if opts.TLSCert != "" {
 		pinnedHost = hostOf(advertise)
 	}
 	tlsServed, err := loadTLS(opts.Home, tlsFiles{cert: opts.TLSCert, key: opts.TLSKey, ca: opts.TLSCA, selfSigned: opts.TLSSelfSigned},
@@ -194,6 +194,11 @@ func Run(ctx context.Context, opts Options, log *slog.Logger, logOutput io.Write
 		ln = tls.NewListener(ln, tlsConfig)
 	}
 
+	// The CLI on this machine dials the listen address unless a given certificate does not
+	// name it; then the advertised URL, which it names.
+	if opts.TLSCert != "" && tlsConfig.Certificates[0].Leaf.VerifyHostname(hostOf(url)) != nil {
+		url = advertise
+	}
 	addr := Address{URL: url, RouterURL: routerURL, PID: os.Getpid(), CAFile: tlsServed.caFile}
 	if err := jobrun.WriteJSON(filepath.Join(opts.Home, AddressFile), addr); err != nil {
 		return err

@@ -120,8 +120,8 @@ func loadGivenPair(f tlsFiles, pinnedHost string, now time.Time) (serverTLS, err
 	}
 	if pinnedHost != "" {
 		if err := leaf.VerifyHostname(pinnedHost); err != nil {
-			return serverTLS{}, optionErrorf("--tls-cert %s does not name %s, the host of --advertise-url, so agents would refuse it; "+
-				"use a certificate for that host or advertise a host it names: %v", f.cert, pinnedHost, err)
+			return serverTLS{}, optionErrorf("--tls-cert %s does not name %s, the host agents dial (--advertise-url, by default the listen address), so they would refuse it; "+
+				"use a certificate for that host or advertise a host it names with --advertise-url: %v", f.cert, pinnedHost, err)
 		}
 	}
 	out := serverTLS{config: serverConfig(pair)}

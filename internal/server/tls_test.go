@@ -210,8 +210,8 @@ func TestLoadTLSRefusesBadFiles(t *testing.T) {
 		{"not yet valid", tlsFiles{cert: future.certFile, key: future.keyFile}, "",
 			"--tls-cert " + future.certFile + " is not valid before 2026-12-05T12:00:00Z; check this machine's clock or the certificate"},
 		{"another host than the advertised one", tlsFiles{cert: good.certFile, key: good.keyFile}, "ml.example.org",
-			"--tls-cert " + good.certFile + " does not name ml.example.org, the host of --advertise-url, so agents would refuse it; " +
-				"use a certificate for that host or advertise a host it names: x509: certificate is valid for berth.example.com, not ml.example.org"},
+			"--tls-cert " + good.certFile + " does not name ml.example.org, the host agents dial (--advertise-url, by default the listen address), so they would refuse it; " +
+				"use a certificate for that host or advertise a host it names with --advertise-url: x509: certificate is valid for berth.example.com, not ml.example.org"},
 		{"missing CA", tlsFiles{cert: good.certFile, key: good.keyFile, ca: missing}, "",
 			"--tls-ca: open " + missing + ": no such file or directory; give the PEM certificate of the CA that issued --tls-cert"},
 		{"CA file without a certificate", tlsFiles{cert: good.certFile, key: good.keyFile, ca: notPEM}, "",
