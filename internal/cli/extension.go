@@ -168,10 +168,10 @@ func readPEMFile(key, path string) (string, error) {
 		}
 		return "", fmt.Errorf("%s: file %q does not exist; give the path of the PEM file", key, path)
 	}
-	if info, serr := os.Stat(path); serr == nil && info.IsDir() {
-		return "", fmt.Errorf("%s: %q is a folder; give the path of a PEM file", key, path)
-	}
 	if err != nil {
+		if info, serr := os.Stat(path); serr == nil && info.IsDir() {
+			return "", fmt.Errorf("%s: %q is a folder; give the path of a PEM file", key, path)
+		}
 		return "", fmt.Errorf("%s: reading %s: %v", key, path, err)
 	}
 	var found []string

@@ -195,19 +195,19 @@ func (s *Server) updateExtension(w http.ResponseWriter, r *http.Request) error {
 		plain := maps.Clone(e.ConfigurationSettings)
 		maps.Copy(plain, req.ConfigurationSettings)
 		var problems []string
-		for k, v := range req.ConfigurationSettings {
-			_, set := e.ConfigurationSettings[k]
-			switch {
-			case v != "":
-			case !set && !slices.Contains(e.ProtectedSettings, k):
-				problems = append(problems, fmt.Sprintf("%s is not set, so %s= removes nothing; see the extension's settings with `berth k8s-extension show`", k, k))
-			case strings.HasPrefix(k, "nodeSelector.") && set:
-				problems = append(problems, fmt.Sprintf("%s cannot be removed by update (workloads it placed would stay where they are); delete the extension and create it again without it", k))
-			}
+		isSet := func(k string) bool {
+			_, inPlain := e.ConfigurationSettings[k]
+			return inPlain || slices.Contains(e.ProtectedSettings, k)
 		}
-		for k, v := range req.ProtectedSettings {
-			if _, set := e.ConfigurationSettings[k]; v == "" && !set && !slices.Contains(e.ProtectedSettings, k) {
-				problems = append(problems, fmt.Sprintf("%s is not set, so %s= removes nothing; see the extension's settings with `berth k8s-extension show`", k, k))
+		for _, given := range []map[string]string{req.ConfigurationSettings, req.ProtectedSettings} {
+			for k, v := range given {
+				switch {
+				case v != "":
+				case !isSet(k):
+					problems = append(problems, fmt.Sprintf("%s is not set, so %s= removes nothing; see the extension's settings with `berth k8s-extension show`", k, k))
+				case strings.HasPrefix(k, "nodeSelector."):
+					problems = append(problems, fmt.Sprintf("%s cannot be removed by update (workloads it placed would stay where they are); delete the extension and create it again without it", k))
+				}
 			}
 		}
 		protected := req.ProtectedSettings
@@ -217,7 +217,7 @@ func (s *Server) updateExtension(w http.ResponseWriter, r *http.Request) error {
 		}
 		if len(problems) > 0 {
 			slices.Sort(problems)
-			return badRequest("%s", strings.Join(problems, "\n"))
+			return badRequest("%s", strings.Join(slices.Compact(problems), "\n"))
 		}
 		// key= removes a setting.
 		maps.DeleteFunc(plain, func(_, v string) bool { return v == "" })

@@ -68,10 +68,10 @@ func loadTLS(home string, f tlsFiles, hosts []string, pinnedHost string, now tim
 		return serverTLS{}, fmt.Errorf("generating the server's CA: %w", err)
 	}
 	certPath, keyPath := filepath.Join(home, selfSignedCert), filepath.Join(home, selfSignedKey)
-	if !serverCertUsable(certPath, ca, hosts, now) {
+	if old := storedCert(certPath, ca); !certUsable(old, hosts, now) {
 		// Agents keep dialling the URL they were installed with: a new certificate names the
 		// old one's hosts too.
-		hosts = slices.Concat(hosts, certNames(certPath, ca))
+		hosts = slices.Concat(hosts, certNames(old))
 		tmpl := &x509.Certificate{
 			Subject:     pkix.Name{CommonName: "berth server", Organization: []string{"berth"}},
 			NotBefore:   now.Add(-time.Hour),
@@ -185,32 +185,8 @@ func loadOrCreateCA(home string, now time.Time) (ca *x509.Certificate, key crypt
 	return ca, key, replaced, err
 }
 
-// serverCertUsable reports whether the stored server certificate exists, was signed by ca,
-// names every host, and has renewBefore left.
-func serverCertUsable(certPath string, ca *x509.Certificate, hosts []string, now time.Time) bool {
-	data, err := os.ReadFile(certPath)
-	if err != nil {
-		return false
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return false
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil || cert.CheckSignatureFrom(ca) != nil || now.Add(renewBefore).After(cert.NotAfter) {
-		return false
-	}
-	for _, h := range hosts {
-		if cert.VerifyHostname(h) != nil {
-			return false
-		}
-	}
-	return true
-}
-
-// certNames lists the DNS names and IP addresses of the certificate at certPath when ca
-// signed it.
-func certNames(certPath string, ca *x509.Certificate) []string {
+// storedCert is the certificate at certPath when ca signed it, else nil.
+func storedCert(certPath string, ca *x509.Certificate) *x509.Certificate {
 	data, err := os.ReadFile(certPath)
 	if err != nil {
 		return nil
@@ -221,6 +197,27 @@ func certNames(certPath string, ca *x509.Certificate) []string {
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil || cert.CheckSignatureFrom(ca) != nil {
+		return nil
+	}
+	return cert
+}
+
+// certUsable reports whether cert exists, names every host, and has renewBefore left.
+func certUsable(cert *x509.Certificate, hosts []string, now time.Time) bool {
+	if cert == nil || now.Add(renewBefore).After(cert.NotAfter) {
+		return false
+	}
+	for _, h := range hosts {
+		if cert.VerifyHostname(h) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// certNames lists the DNS names and IP addresses cert names; none for nil.
+func certNames(cert *x509.Certificate) []string {
+	if cert == nil {
 		return nil
 	}
 	names := slices.Clone(cert.DNSNames)
